@@ -1,0 +1,215 @@
+package gpt2
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/attention"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// layerCache is one block's key/value cache during generation: keys and values
+// [batch, n_head, capacity, d_head] with the first `position` slots filled.
+// attend writes the new keys and values at position and lets each new query see
+// every filled slot up to and including its own.
+type layerCache struct {
+	pastK, pastV *Node // inputs
+	position     *Node // scalar int32: the position of the first new token
+	newK, newV   *Node // outputs: the caches with the new entries written
+}
+
+func (c *layerCache) attend(q, k, v *Node, scale float64) *Node {
+	g := q.Graph()
+	seq, capacity := q.Shape().Dim(1), c.pastK.Shape().Dim(2)
+	// [batch, seq, n_head, d_head] → [batch, n_head, seq, d_head]
+	toBHSD := func(x *Node) *Node { return TransposeAllDims(x, 0, 2, 1, 3) }
+	q, k, v = toBHSD(q), toBHSD(k), toBHSD(v)
+	zero := Const(g, int32(0))
+	start := []*Node{zero, zero, c.position, zero}
+	c.newK = DynamicUpdateSlice(c.pastK, k, start)
+	c.newV = DynamicUpdateSlice(c.pastV, v, start)
+
+	// Query i (at position+i) may attend to slot j when j <= position+i.
+	slots := Iota(g, shapes.Make(dtypes.Int32, seq, capacity), 1)
+	queryPos := AddScalar(Iota(g, shapes.Make(dtypes.Int32, seq, capacity), 0), 0)
+	queryPos = Add(queryPos, BroadcastToDims(c.position, seq, capacity))
+	mask := Reshape(LessOrEqual(slots, queryPos), 1, 1, seq, capacity)
+
+	out, _ := attention.Core(q, c.newK, c.newV, attention.LayoutBHSD,
+		attention.CoreOptions{Scale: scale, AttentionMask: mask})
+	return toBHSD(out) // back to [batch, seq, n_head, d_head]
+}
+
+// GenerateOptions follows Hugging Face's greedy generate.
+type GenerateOptions struct {
+	// MaxLength is the total length (prompt included) at which generation stops.
+	// Zero means len(prompt)+MaxNewTokens.
+	MaxLength int
+	// MaxNewTokens is used when MaxLength is zero.
+	MaxNewTokens int
+	// MinLength: while the sequence is shorter, the EOS token cannot be chosen.
+	MinLength int
+	// NoHiddenStates skips returning per-step hidden states.
+	NoHiddenStates bool
+}
+
+// Step is one generation step: the positions fed to the model, their hidden states,
+// the last position's logits, and the token chosen from them.
+type Step struct {
+	// Positions are the sequence positions this step computed: all prompt
+	// positions at step 0, one position afterwards.
+	Positions []int
+	// HiddenStates are Hugging Face's hidden_states for this step: n_layer+1 arrays
+	// [len(Positions), n_embd] (embeddings, blocks 0..n-2, ln_f(block n-1)).
+	HiddenStates []*Array
+	// Logits [vocab] at the last position, before the min_length EOS mask.
+	Logits []float32
+	// Token is the id chosen greedily at this step.
+	Token int
+}
+
+// Generation is the result of greedy generation.
+type Generation struct {
+	// Sequence is the prompt followed by the generated tokens (HF's sequences[0]).
+	Sequence  []int
+	PromptLen int
+	// Steps has one entry per generated token (HF's len(hidden_states)).
+	Steps []Step
+}
+
+// Generated returns the new tokens.
+func (g *Generation) Generated() []int { return g.Sequence[g.PromptLen:] }
+
+// Generate continues ids greedily with a KV cache: the prompt runs once, then each
+// step feeds one token. EOS stops generation once the length reaches MinLength.
+func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
+	if err := m.checkIDs(ids); err != nil {
+		return nil, err
+	}
+	maxLen := opts.MaxLength
+	if maxLen == 0 {
+		maxLen = len(ids) + opts.MaxNewTokens
+	}
+	switch {
+	case opts.MaxLength == 0 && opts.MaxNewTokens <= 0:
+		return nil, errors.New("generate: set MaxLength or MaxNewTokens")
+	case maxLen <= len(ids):
+		return nil, fmt.Errorf("generate: max length %d leaves no room after the %d-token prompt", maxLen, len(ids))
+	case maxLen > m.Config.NPositions:
+		return nil, fmt.Errorf("generate: max length %d exceeds n_positions=%d", maxLen, m.Config.NPositions)
+	case opts.MinLength > maxLen:
+		return nil, fmt.Errorf("generate: min length %d exceeds max length %d", opts.MinLength, maxLen)
+	}
+	capacity := cacheCapacity(maxLen, m.Config.NPositions)
+	cfg := m.Config
+	nStates := cfg.NLayer + 1
+
+	// One graph serves the prompt and one the single-token steps (shapes differ);
+	// both take the caches and the start position and return the updated caches.
+	build := func(scope *model.Scope, in []*Node) []*Node {
+		ids, positions, position := in[0], in[1], in[2]
+		caches := make([]*layerCache, cfg.NLayer)
+		for i := range caches {
+			caches[i] = &layerCache{pastK: in[3+2*i], pastV: in[4+2*i], position: position}
+		}
+		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}}
+		names := HiddenStateHooks(cfg)
+		for _, n := range names {
+			h.keep[n] = true
+		}
+		final := forward(scope, cfg, ids, positions, h, caches)
+		seq := ids.Shape().Dim(1)
+		last := Slice(final, AxisRange(), AxisElem(seq-1), AxisRange()) // [1, 1, n_embd]
+		outs := []*Node{Reshape(unembed(scope, last), cfg.VocabSize)}
+		for _, n := range names {
+			outs = append(outs, h.kept[n])
+		}
+		for _, c := range caches {
+			outs = append(outs, c.newK, c.newV)
+		}
+		return outs
+	}
+	exec, err := m.exec(fmt.Sprintf("generate:cap=%d", capacity), build)
+	if err != nil {
+		return nil, err
+	}
+
+	cacheShape := shapes.Make(dtypes.Float32, 1, cfg.NHead, capacity, cfg.HeadDim())
+	caches := make([]any, 2*cfg.NLayer)
+	for i := range caches {
+		caches[i] = tensors.FromShape(cacheShape)
+	}
+	gen := &Generation{Sequence: append([]int(nil), ids...), PromptLen: len(ids)}
+	feed := ids
+	for len(gen.Sequence) < maxLen {
+		start := len(gen.Sequence) - len(feed)
+		idsT := make([]int32, len(feed))
+		for i, id := range feed {
+			idsT[i] = int32(id)
+		}
+		inputs := append([]any{tensors.FromFlatDataAndDimensions(idsT, 1, len(feed)), iota32(start, len(feed)), int32(start)}, caches...)
+		outs, err := exec.Call(inputs...)
+		if err != nil {
+			return nil, fmt.Errorf("generate step %d: %w", len(gen.Steps), err)
+		}
+		logits, err := tensors.CopyFlatData[float32](outs[0])
+		if err != nil {
+			return nil, err
+		}
+		step := Step{Logits: logits}
+		for p := start; p < start+len(feed); p++ {
+			step.Positions = append(step.Positions, p)
+		}
+		if !opts.NoHiddenStates {
+			for i := 0; i < nStates; i++ {
+				a, err := toArray(outs[1+i])
+				if err != nil {
+					return nil, err
+				}
+				step.HiddenStates = append(step.HiddenStates, a.Sub(0))
+			}
+		}
+		for i := range caches {
+			caches[i] = outs[1+nStates+i]
+		}
+		suppressEOS := len(gen.Sequence) < opts.MinLength
+		step.Token = greedy(logits, cfg.EOSTokenID, suppressEOS)
+		gen.Steps = append(gen.Steps, step)
+		gen.Sequence = append(gen.Sequence, step.Token)
+		feed = []int{step.Token}
+		if step.Token == cfg.EOSTokenID {
+			break
+		}
+	}
+	return gen, nil
+}
+
+// greedy returns the arg-max token (lowest id on ties); with suppressEOS the EOS
+// logit counts as -inf, as Hugging Face's MinLengthLogitsProcessor does.
+func greedy(logits []float32, eos int, suppressEOS bool) int {
+	best, bestV := -1, float32(math.Inf(-1))
+	for i, v := range logits {
+		if suppressEOS && i == eos {
+			continue
+		}
+		if best < 0 || v > bestV {
+			best, bestV = i, v
+		}
+	}
+	return best
+}
+
+// cacheCapacity rounds the needed length up to a power of two (at least 16, at most
+// n_positions) so that few distinct graphs are compiled.
+func cacheCapacity(need, limit int) int {
+	c := 16
+	for c < need {
+		c *= 2
+	}
+	return min(c, limit)
+}

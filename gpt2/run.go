@@ -1,0 +1,361 @@
+package gpt2
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Model is a loaded GPT-2: config, tokenizer, weights in a GoMLX store, and the
+// compiled graphs it has used so far.
+type Model struct {
+	Config    *Config
+	Tokenizer *Tokenizer
+	// Ref is what Load was given; Dir the local folder the files came from.
+	Ref, Dir string
+	// BackendName says which GoMLX backend runs the model and why it was chosen.
+	BackendName string
+
+	backend compute.Backend
+	store   *model.Store
+
+	mu    sync.Mutex
+	execs map[string]*model.Exec
+}
+
+// Backend returns the GoMLX backend the model runs on.
+func (m *Model) Backend() compute.Backend { return m.backend }
+
+// Store returns the GoMLX store holding the weights under their Hugging Face names
+// ("/h/0/attn/c_attn/weight"); packages built on gpt2 (the lens) compile their own
+// graphs over it.
+func (m *Model) Store() *model.Store { return m.store }
+
+// LogitsMode says which logits a run returns.
+type LogitsMode int
+
+const (
+	// LogitsAll returns logits for every position: [seq, vocab] per prompt.
+	LogitsAll LogitsMode = iota
+	// LogitsLast returns only the last position's logits: [vocab] per prompt.
+	LogitsLast
+	// LogitsNone skips the unembedding entirely (fastest when only activations are needed).
+	LogitsNone
+)
+
+// RunOptions selects what a run returns and how it is patched.
+type RunOptions struct {
+	Logits LogitsMode
+	// Keep lists hook names whose activations are returned (see HookNames).
+	Keep []string
+	// Patches change activations; downstream activations and logits are recomputed.
+	Patches []Patch
+}
+
+// RunResult holds what one prompt's run returned.
+type RunResult struct {
+	IDs []int
+	// Logits is [seq, vocab] (LogitsAll), [vocab] (LogitsLast) or nil (LogitsNone).
+	Logits *Array
+	// Hooks maps each kept hook name to its activation [seq, n_embd].
+	Hooks map[string]*Array
+}
+
+// HiddenStates returns the Hugging Face hidden_states of a run that kept
+// HiddenStateHooks: embeddings, blocks 0..n-2, and ln_f(block n-1), each [seq, n_embd].
+func (r *RunResult) HiddenStates(cfg *Config) ([]*Array, error) {
+	names := HiddenStateHooks(cfg)
+	out := make([]*Array, len(names))
+	for i, n := range names {
+		a, ok := r.Hooks[n]
+		if !ok {
+			return nil, fmt.Errorf("hidden states: hook %q was not kept (run with Keep: gpt2.HiddenStateHooks(cfg))", n)
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// HiddenStateHooks are the hooks matching Hugging Face's output_hidden_states:
+// blocks.0.hook_resid_pre (the embeddings), blocks.{i}.hook_resid_post for
+// i < n-1, and ln_final.hook_normalized.
+func HiddenStateHooks(cfg *Config) []string {
+	names := []string{BlockHook(0, "hook_resid_pre")}
+	for i := 0; i < cfg.NLayer-1; i++ {
+		names = append(names, ResidPost(i))
+	}
+	return append(names, HookNormalized)
+}
+
+// Run runs one prompt of token ids.
+func (m *Model) Run(ids []int, opts RunOptions) (*RunResult, error) {
+	res, err := m.RunBatch([][]int{ids}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// Forward returns the logits [seq, vocab] and the Hugging Face hidden states for ids.
+func (m *Model) Forward(ids []int) (logits *Array, hidden []*Array, err error) {
+	res, err := m.Run(ids, RunOptions{Keep: HiddenStateHooks(m.Config)})
+	if err != nil {
+		return nil, nil, err
+	}
+	hidden, err = res.HiddenStates(m.Config)
+	return res.Logits, hidden, err
+}
+
+// checkIDs validates one prompt's token ids against the model.
+func (m *Model) checkIDs(ids []int) error {
+	if len(ids) == 0 {
+		return errors.New("empty prompt: give at least one token")
+	}
+	if len(ids) > m.Config.NPositions {
+		return fmt.Errorf("prompt has %d tokens but the model reads at most n_positions=%d: shorten it", len(ids), m.Config.NPositions)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= m.Config.VocabSize {
+			return fmt.Errorf("token id %d at position %d is outside the vocabulary [0,%d)", id, i, m.Config.VocabSize)
+		}
+	}
+	return nil
+}
+
+// RunBatch runs several prompts together. Shorter prompts are padded on the right:
+// with causal attention a real position never sees a pad, so each prompt's results
+// equal a run on its own; results are trimmed to each prompt's length.
+func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
+	if len(batch) == 0 {
+		return nil, errors.New("run: no prompts given")
+	}
+	seq := 0
+	for i, ids := range batch {
+		if err := m.checkIDs(ids); err != nil {
+			return nil, fmt.Errorf("prompt %d: %w", i, err)
+		}
+		seq = max(seq, len(ids))
+	}
+	keep := sortedUnique(m.Config, opts.Keep)
+	if err := checkHooks(m.Config, keep); err != nil {
+		return nil, err
+	}
+	if err := m.checkPatches(opts.Patches, len(batch), seq); err != nil {
+		return nil, err
+	}
+	// Inputs: ids [batch, seq], positions [seq], then per patch (value?, mask?).
+	idsFlat := make([]int32, len(batch)*seq)
+	for b, ids := range batch {
+		for t, id := range ids {
+			idsFlat[b*seq+t] = int32(id)
+		}
+	}
+	inputs := []any{tensors.FromFlatDataAndDimensions(idsFlat, len(batch), seq), iota32(0, seq)}
+	for _, p := range opts.Patches {
+		if p.Op != PatchZero {
+			inputs = append(inputs, tensors.FromFlatDataAndDimensions(p.Value.Data, p.Value.Shape...))
+		}
+		if p.Positions != nil {
+			mask := make([]bool, seq)
+			for _, pos := range p.Positions {
+				mask[pos] = true
+			}
+			inputs = append(inputs, tensors.FromFlatDataAndDimensions(mask, seq))
+		}
+	}
+
+	key := planKey(opts.Logits, keep, opts.Patches)
+	exec, err := m.exec("run:"+key, func(scope *model.Scope, in []*Node) []*Node {
+		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}, patches: map[string]*patchNode{}}
+		for _, k := range keep {
+			h.keep[k] = true
+		}
+		next := 2
+		for _, p := range opts.Patches {
+			pn := &patchNode{op: p.Op}
+			if p.Op != PatchZero {
+				pn.value, next = in[next], next+1
+			}
+			if p.Positions != nil {
+				pn.mask, next = in[next], next+1
+			}
+			h.patches[p.Hook] = pn
+		}
+		final := forward(scope, m.Config, in[0], in[1], h, nil)
+		var outs []*Node
+		switch opts.Logits {
+		case LogitsAll:
+			outs = append(outs, unembed(scope, final))
+		case LogitsLast:
+			// The last real position of each row is chosen on the Go side; return all here.
+			outs = append(outs, unembed(scope, final))
+		}
+		for _, k := range keep {
+			outs = append(outs, h.kept[k])
+		}
+		return outs
+	})
+	if err != nil {
+		return nil, err
+	}
+	outs, err := exec.Call(inputs...)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	results := make([]*RunResult, len(batch))
+	for b, ids := range batch {
+		results[b] = &RunResult{IDs: append([]int(nil), ids...), Hooks: map[string]*Array{}}
+	}
+	next := 0
+	if opts.Logits != LogitsNone {
+		all, err := toArray(outs[0])
+		if err != nil {
+			return nil, err
+		}
+		next = 1
+		for b, ids := range batch {
+			row := all.Sub(b) // [seq, vocab]
+			if opts.Logits == LogitsLast {
+				last := row.Sub(len(ids) - 1)
+				results[b].Logits = &Array{Shape: last.Shape, Data: append([]float32(nil), last.Data...)}
+			} else {
+				results[b].Logits = trimRows(row, len(ids))
+			}
+		}
+	}
+	for i, k := range keep {
+		arr, err := toArray(outs[next+i])
+		if err != nil {
+			return nil, err
+		}
+		for b, ids := range batch {
+			results[b].Hooks[k] = trimRows(arr.Sub(b), len(ids))
+		}
+	}
+	return results, nil
+}
+
+func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
+	seen := map[string]bool{}
+	d := m.Config.NEmbd
+	for _, p := range patches {
+		if err := checkHooks(m.Config, []string{p.Hook}); err != nil {
+			return fmt.Errorf("patch: %w", err)
+		}
+		if seen[p.Hook] {
+			return fmt.Errorf("patch: hook %q is patched twice; combine the patches into one", p.Hook)
+		}
+		seen[p.Hook] = true
+		if p.Op < PatchReplace || p.Op > PatchZero {
+			return fmt.Errorf("patch %s: unknown op %d", p.Hook, p.Op)
+		}
+		for _, pos := range p.Positions {
+			if pos < 0 || pos >= seq {
+				return fmt.Errorf("patch %s: position %d is out of range: the prompt has positions 0..%d", p.Hook, pos, seq-1)
+			}
+		}
+		if p.Positions != nil && len(p.Positions) == 0 {
+			return fmt.Errorf("patch %s: Positions is empty; use nil to patch every position", p.Hook)
+		}
+		if p.Op == PatchZero {
+			continue
+		}
+		if p.Value == nil {
+			return fmt.Errorf("patch %s: %s needs a Value", p.Hook, p.Op)
+		}
+		s := p.Value.Shape
+		ok := len(s) > 0 && s[len(s)-1] == d && len(p.Value.Data) == product(s)
+		switch len(s) {
+		case 1:
+		case 2:
+			ok = ok && s[0] == seq
+		case 3:
+			ok = ok && s[0] == batch && s[1] == seq
+		default:
+			ok = false
+		}
+		if !ok {
+			return fmt.Errorf("patch %s: value shape %v does not fit: use [%d], [%d %d] or [%d %d %d]", p.Hook, s, d, seq, d, batch, seq, d)
+		}
+	}
+	return nil
+}
+
+// exec returns the compiled graph for key, building it on first use.
+func (m *Model) exec(key string, fn func(scope *model.Scope, in []*Node) []*Node) (*model.Exec, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.execs[key]; ok {
+		return e, nil
+	}
+	e, err := model.NewExec(m.backend, m.store, fn)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", key, err)
+	}
+	if m.execs == nil {
+		m.execs = map[string]*model.Exec{}
+	}
+	m.execs[key] = e
+	return e, nil
+}
+
+// Exec compiles (once per key) a graph over the model's weights, for packages that
+// build on gpt2. fn receives the root scope; use Unembed and FinalNorm in it.
+func (m *Model) Exec(key string, fn func(scope *model.Scope, in []*Node) []*Node) (*model.Exec, error) {
+	return m.exec("user:"+key, fn)
+}
+
+// FinalNorm applies ln_f (with the model's epsilon) to x [..., n_embd] inside a graph
+// built by Model.Exec. Its statistics are computed from x itself.
+func (m *Model) FinalNorm(scope *model.Scope, x *Node) *Node {
+	return layerNorm(scope.At("ln_f"), m.Config, x)
+}
+
+// Unembed projects x [..., n_embd] through the tied lm_head inside a graph built by
+// Model.Exec, giving logits [..., vocab].
+func (m *Model) Unembed(scope *model.Scope, x *Node) *Node {
+	wte := param(scope.At("wte"), x.Graph(), "weight")
+	return unembedWith(wte, x)
+}
+
+func iota32(start, n int) *tensors.Tensor {
+	v := make([]int32, n)
+	for i := range v {
+		v[i] = int32(start + i)
+	}
+	return tensors.FromFlatDataAndDimensions(v, n)
+}
+
+// toArray copies a float32 tensor into Go memory.
+func toArray(t *tensors.Tensor) (*Array, error) {
+	if t.DType() != dtypes.Float32 {
+		return nil, fmt.Errorf("internal: expected a float32 tensor, got %s", t.Shape())
+	}
+	data, err := tensors.CopyFlatData[float32](t)
+	if err != nil {
+		return nil, err
+	}
+	return &Array{Shape: t.Shape().Dimensions, Data: data}, nil
+}
+
+// trimRows keeps the first n rows of a [seq, ...] array (copying, so padded rows are freed).
+func trimRows(a *Array, n int) *Array {
+	shape := append([]int(nil), a.Shape...)
+	rowSize := len(a.Data) / shape[0]
+	shape[0] = n
+	return &Array{Shape: shape, Data: append([]float32(nil), a.Data[:n*rowSize]...)}
+}
+
+func product(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
+	}
+	return p
+}
