@@ -118,7 +118,7 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 			caches[i] = &layerCache{pastK: in[3+2*i], pastV: in[4+2*i], position: position}
 		}
 		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}}
-		names := HiddenStateHooks(cfg)
+		names := hiddenStateHooks(cfg)
 		for _, n := range names {
 			h.keep[n] = true
 		}
@@ -129,6 +129,7 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 		for _, n := range names {
 			outs = append(outs, h.kept[n])
 		}
+		outs = append(outs, final) // the last hidden state, ln_f applied
 		for _, c := range caches {
 			outs = append(outs, c.newK, c.newV)
 		}

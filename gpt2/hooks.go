@@ -138,9 +138,9 @@ func broadcastTo(v, x *Node) *Node {
 }
 
 // planKey identifies a compiled graph: which hooks are kept and how patches are shaped.
-func planKey(logits LogitsMode, keep []string, patches []Patch) string {
+func planKey(logits LogitsMode, hidden bool, keep []string, patches []Patch) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "logits=%d;keep=%s;", logits, strings.Join(keep, ","))
+	fmt.Fprintf(&b, "logits=%d;hidden=%t;keep=%s;", logits, hidden, strings.Join(keep, ","))
 	for _, p := range patches {
 		fmt.Fprintf(&b, "patch=%s/%s/%t", p.Hook, p.Op, p.Positions != nil)
 		if p.Value != nil {

@@ -25,7 +25,8 @@ import (
 )
 
 // forward runs the transformer on ids [batch, seq] (int32) at positions [seq] (int32)
-// and returns the final hidden state ln_f(x) [batch, seq, n_embd]. cache, when not
+// and returns the final hidden state ln_f(x) [batch, seq, n_embd] (Hugging Face's last
+// hidden state). cache, when not
 // nil, holds one layerCache per block for generation with a KV cache.
 func forward(scope *model.Scope, cfg *Config, ids, positions *Node, h *hooks, cache []*layerCache) *Node {
 	x := embed(scope, ids, positions, h)
@@ -37,8 +38,21 @@ func forward(scope *model.Scope, cfg *Config, ids, positions *Node, h *hooks, ca
 		}
 		x = block(blocks.In("%d", i), cfg, x, i, h, c)
 	}
-	x = layerNorm(scope.In("ln_f"), cfg, x)
-	return h.at("ln_final.hook_normalized", x)
+	return finalNorm(scope.In("ln_f"), cfg, x, h)
+}
+
+// finalNorm is ln_f written out so that its normalised value (before the gain and
+// bias, as in TransformerLens) is the hook ln_final.hook_normalized.
+func finalNorm(scope *model.Scope, cfg *Config, x *Node, h *hooks) *Node {
+	g := x.Graph()
+	mean := ReduceAndKeep(x, ReduceMean, -1)
+	centered := Sub(x, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
+	normalized := Div(centered, Sqrt(AddScalar(variance, cfg.LayerNormEps)))
+	normalized = h.at(HookNormalized, normalized)
+	gain := ExpandLeftToRank(param(scope, g, "weight"), x.Rank())
+	bias := ExpandLeftToRank(param(scope, g, "bias"), x.Rank())
+	return Add(Mul(normalized, gain), bias)
 }
 
 // embed adds token embeddings (wte) and position embeddings (wpe).
@@ -48,8 +62,8 @@ func embed(scope *model.Scope, ids, positions *Node, h *hooks) *Node {
 	wpe := param(scope.In("wpe"), g, "weight") // [n_positions, n_embd]
 	batch, seq, d := ids.Shape().Dim(0), ids.Shape().Dim(1), wte.Shape().Dim(1)
 
-	tok := Gather(wte, ExpandAxes(ids, -1))           // [batch, seq, n_embd]
-	pos := Gather(wpe, ExpandAxes(positions, -1))     // [seq, n_embd]
+	tok := Gather(wte, ExpandAxes(ids, -1))                  // [batch, seq, n_embd]
+	pos := Gather(wpe, ExpandAxes(positions, -1))            // [seq, n_embd]
 	pos = BroadcastToDims(ExpandAxes(pos, 0), batch, seq, d) // same for every row of the batch
 	tok = h.at("hook_embed", tok)
 	pos = h.at("hook_pos_embed", pos)

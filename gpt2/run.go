@@ -56,6 +56,8 @@ type RunOptions struct {
 	Keep []string
 	// Patches change activations; downstream activations and logits are recomputed.
 	Patches []Patch
+	// HiddenStates also returns Hugging Face's hidden_states (see RunResult).
+	HiddenStates bool
 }
 
 // RunResult holds what one prompt's run returned.
@@ -65,32 +67,20 @@ type RunResult struct {
 	Logits *Array
 	// Hooks maps each kept hook name to its activation [seq, n_embd].
 	Hooks map[string]*Array
+	// HiddenStates (with RunOptions.HiddenStates) are Hugging Face's hidden_states:
+	// n_layer+1 arrays [seq, n_embd]: the embeddings, blocks 0..n-2, ln_f(block n-1).
+	HiddenStates []*Array
 }
 
-// HiddenStates returns the Hugging Face hidden_states of a run that kept
-// HiddenStateHooks: embeddings, blocks 0..n-2, and ln_f(block n-1), each [seq, n_embd].
-func (r *RunResult) HiddenStates(cfg *Config) ([]*Array, error) {
-	names := HiddenStateHooks(cfg)
-	out := make([]*Array, len(names))
-	for i, n := range names {
-		a, ok := r.Hooks[n]
-		if !ok {
-			return nil, fmt.Errorf("hidden states: hook %q was not kept (run with Keep: gpt2.HiddenStateHooks(cfg))", n)
-		}
-		out[i] = a
-	}
-	return out, nil
-}
-
-// HiddenStateHooks are the hooks matching Hugging Face's output_hidden_states:
-// blocks.0.hook_resid_pre (the embeddings), blocks.{i}.hook_resid_post for
-// i < n-1, and ln_final.hook_normalized.
-func HiddenStateHooks(cfg *Config) []string {
+// hiddenStateHooks are the hooks that hold Hugging Face's hidden_states except the
+// last: blocks.0.hook_resid_pre (the embeddings) and blocks.{i}.hook_resid_post for
+// i < n-1. The last hidden state is the model's final output ln_f(block n-1).
+func hiddenStateHooks(cfg *Config) []string {
 	names := []string{BlockHook(0, "hook_resid_pre")}
 	for i := 0; i < cfg.NLayer-1; i++ {
 		names = append(names, ResidPost(i))
 	}
-	return append(names, HookNormalized)
+	return names
 }
 
 // Run runs one prompt of token ids.
@@ -104,12 +94,11 @@ func (m *Model) Run(ids []int, opts RunOptions) (*RunResult, error) {
 
 // Forward returns the logits [seq, vocab] and the Hugging Face hidden states for ids.
 func (m *Model) Forward(ids []int) (logits *Array, hidden []*Array, err error) {
-	res, err := m.Run(ids, RunOptions{Keep: HiddenStateHooks(m.Config)})
+	res, err := m.Run(ids, RunOptions{HiddenStates: true})
 	if err != nil {
 		return nil, nil, err
 	}
-	hidden, err = res.HiddenStates(m.Config)
-	return res.Logits, hidden, err
+	return res.Logits, res.HiddenStates, nil
 }
 
 // checkIDs validates one prompt's token ids against the model.
@@ -142,10 +131,14 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		seq = max(seq, len(ids))
 	}
-	keep := sortedUnique(m.Config, opts.Keep)
-	if err := checkHooks(m.Config, keep); err != nil {
+	if err := checkHooks(m.Config, opts.Keep); err != nil {
 		return nil, err
 	}
+	keep := opts.Keep
+	if opts.HiddenStates {
+		keep = append(append([]string(nil), keep...), hiddenStateHooks(m.Config)...)
+	}
+	keep = sortedUnique(m.Config, keep)
 	if err := m.checkPatches(opts.Patches, len(batch), seq); err != nil {
 		return nil, err
 	}
@@ -170,7 +163,7 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 	}
 
-	key := planKey(opts.Logits, keep, opts.Patches)
+	key := planKey(opts.Logits, opts.HiddenStates, keep, opts.Patches)
 	exec, err := m.exec("run:"+key, func(scope *model.Scope, in []*Node) []*Node {
 		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}, patches: map[string]*patchNode{}}
 		for _, k := range keep {
@@ -198,6 +191,9 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		for _, k := range keep {
 			outs = append(outs, h.kept[k])
+		}
+		if opts.HiddenStates {
+			outs = append(outs, final)
 		}
 		return outs
 	})
@@ -236,6 +232,26 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		for b, ids := range batch {
 			results[b].Hooks[k] = trimRows(arr.Sub(b), len(ids))
+		}
+	}
+	if opts.HiddenStates {
+		final, err := toArray(outs[next+len(keep)])
+		if err != nil {
+			return nil, err
+		}
+		for b, ids := range batch {
+			r := results[b]
+			for _, k := range hiddenStateHooks(m.Config) {
+				r.HiddenStates = append(r.HiddenStates, r.Hooks[k])
+			}
+			r.HiddenStates = append(r.HiddenStates, trimRows(final.Sub(b), len(ids)))
+		}
+		for _, r := range results { // drop hooks only kept for the hidden states
+			for _, k := range hiddenStateHooks(m.Config) {
+				if !contains(opts.Keep, k) {
+					delete(r.Hooks, k)
+				}
+			}
 		}
 	}
 	return results, nil
@@ -350,6 +366,15 @@ func trimRows(a *Array, n int) *Array {
 	rowSize := len(a.Data) / shape[0]
 	shape[0] = n
 	return &Array{Shape: shape, Data: append([]float32(nil), a.Data[:n*rowSize]...)}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func product(s []int) int {

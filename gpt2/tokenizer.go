@@ -13,15 +13,23 @@ package gpt2
 //
 // Step 3 (vocabulary, merge ranks, BPE, byte-level decoding) is done by
 // go-huggingface's hftokenizer, loaded from the model folder's tokenizer.json.
-// Steps 1 and 2 are done here, because hftokenizer (v0.4.12) gets them wrong
-// for GPT-2: its ByteLevel pre-tokenizer ignores use_regex and splits only at
-// spaces, so "good?" stays one word (merged across the letter/punctuation
-// boundary), contractions, digits and newlines are not split off, and a run
-// of spaces becomes single "Ġ" tokens instead of GPT-2's "ĠĠ…" tokens. We
-// therefore load the tokenizer.json with its pre-tokenizer (and
-// post-processor) removed, and hand hftokenizer one word at a time, already
-// mapped to the byte-level alphabet, which contains no whitespace, so its
-// default whitespace split leaves each word whole.
+// Steps 1 and 2 are done here, because hftokenizer (v0.4.12) gets step 2
+// wrong for GPT-2: its ByteLevel pre-tokenizer ignores use_regex and splits
+// only before each space. Most of the time the BPE merges hide this (GPT-2
+// learned no merge across a letter/digit/punctuation boundary), but not
+// always: "end.\n\nNew" gives ĊĊ (628) instead of GPT-2's Ċ Ċ (198 198),
+// because "\s+(?!\S)" leaves the last newline to stand alone before a word;
+// "I''m" and "''s" merge "''" (GPT-2 splits off the contraction "'m"/"'s");
+// " 't" gives "Ġ" "'t" instead of GPT-2's "Ġ'" "t". So we load the tokenizer.json with its
+// pre-tokenizer (and post-processor) removed and hand hftokenizer one word
+// at a time, already mapped to the byte-level alphabet, which contains no
+// whitespace, so hftokenizer's default whitespace split leaves it whole.
+//
+// Other hftokenizer quirks handled here: VocabSize counts <|endoftext|>
+// twice (it is in both the vocab and added_tokens); BPE silently drops a
+// symbol missing from the vocab (we check all 256 byte symbols at load);
+// Decode returns raw bytes, possibly invalid UTF-8 (we replace invalid
+// sequences with U+FFFD as Hugging Face does).
 
 import (
 	"encoding/json"
@@ -79,7 +87,7 @@ func readTokenizerJSON(dir string) ([]byte, error) {
 		return nil, err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s is a file, not a model folder", dir)
+		return nil, errors.New("not a model folder (it is a file)")
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err == nil {
@@ -213,6 +221,10 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 // Encode returns the token ids of text, as GPT-2 (Hugging Face, tiktoken)
 // tokenizes it. "<|endoftext|>" in text is the special token EOS(), as when
 // special tokens are allowed. Text must be non-empty, valid UTF-8.
+//
+// hftokenizer's BPE takes time quadratic in the length of a word, so a long
+// run of text without spaces or punctuation (CJK, Thai) is slow: about 0.15 s
+// for 2 KB, 1.5 s for 6 KB (far past GPT-2's 1024-token context).
 func (t *Tokenizer) Encode(text string) ([]int, error) {
 	if text == "" {
 		return nil, errors.New("empty prompt: give at least one character")

@@ -66,6 +66,10 @@ var tokenizerCorpus = []string{
 	"Hello世界123мир",
 	"ภาษาไทย हिन्दी",
 	// Whitespace
+	"Hello\n\nWorld",
+	"end.\n\nNew paragraph",
+	"x \n\n y",
+	" \nx",
 	"a  b",
 	"a   b",
 	"    leading spaces",
@@ -93,6 +97,7 @@ var tokenizerCorpus = []string{
 	"'S'T'RE'VE'M'LL'D",
 	"rock'n'roll isn't",
 	"She said 'hello' and ''s",
+	"I''m here",
 	"the cat's toy",
 	"x's'y",
 	// Digits and numbers
@@ -107,6 +112,10 @@ var tokenizerCorpus = []string{
 	"— dash – en … ellipsis «guillemets» „German“ ‘single’",
 	"@user #hashtag $100 %50 ^&*_+=|\\/~`",
 	"...!!!???",
+	"hello,world x=1;y=2 foo.bar() U.S.A.",
+	"http://example.com/path?q=1&r=2 email@example.com",
+	"CamelCaseWord foo_bar_baz 3rd 1st 2nd mp3 GPT-2",
+	"👋hello hello👋",
 	// Rare and long words
 	"antidisestablishmentarianism",
 	" SolidGoldMagikarp petertodd",
@@ -380,17 +389,18 @@ func TestTokenizerTokenText(t *testing.T) {
 		{30, "?"},
 		{220, " "},
 		{50256, "<|endoftext|>"},
-		{id("âĢĻ"), "\u2019"},           // ’ is one token of 3 bytes
-		{id("â"), `\xe2`},               // a lone lead byte
-		{id("âĢ"), `\xe2\x80`},          // two bytes of a three-byte character
-		{id("Ġâ"), ` \xe2`},             // a space, then a lead byte
-		{id("Ġð"), ` \xf0`},             // start of an emoji
-		{-1, ""},                        // out of range
-		{50257, ""},                     // out of range
-		{id("ĊĊ"), "\n\n"},              // newlines
-		{id("ĠĠĠ"), "   "},              // spaces
-		{id("Ã©"), "é"},                 // two bytes, complete
-		{id("Ġ\u00d0\u00bc"), " \u043c"}, // " м" as "ĠÐ¼"
+		{id("âĢĶ"), "\u2014"},    // — is one token of 3 bytes
+		{id("â"), `\xe2`},        // a lone lead byte
+		{id("âĢ"), `\xe2\x80`},   // two bytes of a three-byte character
+		{id("Ġâ"), ` \xe2`},      // a space, then a lead byte
+		{id("ĠðŁ"), ` \xf0\x9f`}, // start of an emoji
+		{-1, ""},                 // out of range
+		{50257, ""},              // out of range
+		{id("ĊĊ"), "\n\n"},
+		{id("ĉ"), "\t"},
+		{id("ĠÐ"), ` \xd0`},  // a space, then the first byte of Cyrillic
+		{id("Ð¼"), "\u043c"}, // м, complete
+		{id("Ã©"), "é"},      // two bytes, complete
 	} {
 		if got := tok.TokenText(c.id); got != c.want {
 			t.Errorf("TokenText(%d) = %q, want %q", c.id, got, c.want)
@@ -399,9 +409,24 @@ func TestTokenizerTokenText(t *testing.T) {
 			t.Errorf("TokenText(%d) shows U+FFFD", c.id)
 		}
 	}
-	// No token ever shows U+FFFD.
+	// No token shows U+FFFD, except those whose bytes are U+FFFD itself
+	// ("ï¿½" = EF BF BD, e.g. 4210).
+	var vocab map[string]int
+	if err := json.Unmarshal(gpt2vocab.VocabJSON(), &vocab); err != nil {
+		t.Fatal(err)
+	}
+	literal := map[int]bool{}
+	for token, id := range vocab {
+		if strings.Contains(token, "ï¿½") {
+			literal[id] = true
+		}
+	}
+	if !literal[4210] {
+		t.Errorf("token 4210 should be a literal U+FFFD")
+	}
 	for i := range tok.VocabSize() {
-		if s := tok.TokenText(i); s == "" || strings.ContainsRune(s, utf8.RuneError) || !utf8.ValidString(s) {
+		s := tok.TokenText(i)
+		if s == "" || !utf8.ValidString(s) || (strings.ContainsRune(s, utf8.RuneError) && !literal[i]) {
 			t.Fatalf("TokenText(%d) = %q", i, s)
 		}
 	}
@@ -455,7 +480,7 @@ func TestTokenizerDecode(t *testing.T) {
 		{"unknown ids skipped", []int{8491, -5, 50257, 30}, "Are?"},
 		{"cut character", []int{id("âĢ")}, "\ufffd"},
 		{"two lead bytes", []int{id("â"), id("â")}, "\ufffd\ufffd"},
-		{"cut then whole", []int{id("âĢ"), id("âĢĻ")}, "\ufffd\u2019"},
+		{"cut then whole", []int{id("âĢ"), id("âĢĶ")}, "\ufffd\u2014"},
 		{"pieces join", []int{id("âĢ"), id("Ļ")}, "\u2019"},
 	} {
 		if got := tok.Decode(c.ids); got != c.want {
@@ -659,10 +684,11 @@ func ExampleTokenizer_Encode() {
 		panic(err)
 	}
 	fmt.Println(ids)
+	var pieces []string
 	for _, id := range ids {
-		fmt.Printf("%q ", tok.TokenText(id))
+		pieces = append(pieces, fmt.Sprintf("%q", tok.TokenText(id)))
 	}
-	fmt.Println()
+	fmt.Println(strings.Join(pieces, " "))
 	fmt.Println(tok.Decode(ids))
 	// Output:
 	// [8491 11875 922 30]

@@ -169,4 +169,3 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
-

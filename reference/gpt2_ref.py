@@ -21,25 +21,24 @@ torch.set_default_dtype(torch.float64)
 
 def read_safetensors(path):
     """Returns {name: float64 numpy array}. Supports F64, F32, F16 and BF16."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    data = memoryview(raw)[8 + n:]
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        buf = data[b:e]
-        dt = info["dtype"]
-        if dt == "BF16":  # bfloat16 = the high 16 bits of a float32
-            a = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        elif dt in ("F16", "F32", "F64"):
-            a = np.frombuffer(buf, dtype={"F16": "<f2", "F32": "<f4", "F64": "<f8"}[dt])
-        else:
-            raise SystemExit(f"{path}: tensor {name}: unsupported dtype {dt}")
-        out[name] = a.astype(np.float64).reshape(info["shape"])
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n).decode("utf-8"))
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            b, e = info["data_offsets"]
+            f.seek(8 + n + b)
+            buf = f.read(e - b)
+            dt = info["dtype"]
+            if dt == "BF16":  # bfloat16 = the high 16 bits of a float32
+                a = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+            elif dt in ("F16", "F32", "F64"):
+                a = np.frombuffer(buf, dtype={"F16": "<f2", "F32": "<f4", "F64": "<f8"}[dt])
+            else:
+                raise SystemExit(f"{path}: tensor {name}: unsupported dtype {dt}")
+            out[name] = a.astype(np.float64).reshape(info["shape"])
     return out
 
 
@@ -150,9 +149,6 @@ class GPT2:
         return {"hidden_states": hidden, "last_raw": last_raw, "resid_mid": mids,
                 "hooks": hooks, "logits": logits}
 
-    def lens_logits(self, h, final_norm):
-        return (self.layer_norm(h, "ln_f") if final_norm else h) @ self.wte.T
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -209,16 +205,19 @@ def cell(row, final_row, next_id, target, k):
 def lens_states(model, out, final_norm, which, sel=slice(None)):
     """[(name, logits [T,V])] in hidden_states order for positions sel; 'all' adds resid_mid."""
     L, hs = model.L, out["hidden_states"]
-    proj = lambda h: model.lens_logits(h[sel], final_norm)
-    res = [("embeddings", proj(hs[0]))]
-    for i in range(L):
+    names, vecs = ["embeddings"], [hs[0][sel]]
+    for i in range(L - 1):
         if which == "all":
-            res.append((f"blocks.{i}.resid_mid", proj(out["resid_mid"][i])))
-        if i < L - 1:
-            res.append((f"blocks.{i}", proj(hs[i + 1])))
-        else:  # last state: HF's hidden state already has ln_f -> it is the model's logits
-            res.append((f"blocks.{i}", out["logits"][sel]))
-    return res
+            names.append(f"blocks.{i}.resid_mid"); vecs.append(out["resid_mid"][i][sel])
+        names.append(f"blocks.{i}"); vecs.append(hs[i + 1][sel])
+    if which == "all":
+        names.append(f"blocks.{L - 1}.resid_mid"); vecs.append(out["resid_mid"][L - 1][sel])
+    h = torch.stack(vecs)  # [S, T, D]: one matmul against wte for all states
+    logits = list((model.layer_norm(h, "ln_f") if final_norm else h) @ model.wte.T)
+    # last state: HF's hidden state already has ln_f, so with or without final norm the
+    # lens gives exactly the model's logits (ln_f is never applied twice)
+    names.append(f"blocks.{L - 1}"); logits.append(out["logits"][sel])
+    return list(zip(names, logits))
 
 
 def greedy(model, ids, steps, eos=None, min_length=0, zero_attn=()):
@@ -358,7 +357,7 @@ def main(argv=None):
     with torch.no_grad():
         res = {"forward": mode_forward, "generate": mode_generate, "lens": mode_lens}[a.mode](model, a)
     with open(a.out, "w") as f:
-        json.dump(res, f, allow_nan=False)
+        f.write(json.dumps(res, allow_nan=False))  # one-shot dumps uses the C encoder
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+package gpt2_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/fixture"
+)
+
+var (
+	smallOnce  sync.Once
+	smallModel *gpt2.Model
+	smallErr   error
+)
+
+// small loads a GPT-2-small-shaped random model, written once to the user cache.
+func small(b *testing.B) *gpt2.Model {
+	smallOnce.Do(func() {
+		var dir string
+		dir, smallErr = fixture.Cached(fixture.Small())
+		if smallErr == nil {
+			smallModel, smallErr = gpt2.LoadDir(dir)
+		}
+	})
+	if smallErr != nil {
+		b.Fatal(smallErr)
+	}
+	return smallModel
+}
+
+func benchForward(b *testing.B, n int) {
+	m := small(b)
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = (i * 7919) % 50000
+	}
+	if _, err := m.Run(ids, gpt2.RunOptions{}); err != nil { // compile outside the timer
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.Run(ids, gpt2.RunOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkForward64 and BenchmarkForward1024: logits for every position of a
+// prompt on GPT-2-small shapes (target on a 2-core machine: 64 tokens ≤ 0.1 s).
+func BenchmarkForward64(b *testing.B)   { benchForward(b, 64) }
+func BenchmarkForward1024(b *testing.B) { benchForward(b, 1024) }
