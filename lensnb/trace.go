@@ -1,0 +1,219 @@
+package lensnb
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+)
+
+// Trace is an nnsight-style tracing context: declare which activations to save and
+// which to patch, then Run once. Activations are named by TransformerLens hook names
+// (gpt2.HookNames lists them).
+//
+//	tr := lensnb.NewTrace(m, "Are cats good?")
+//	resid := tr.Save("blocks.5.hook_resid_post")
+//	tr.Zero("blocks.3.hook_attn_out")            // everything after it is recomputed
+//	out, err := tr.Run()
+//	x := resid.Value()                           // [seq, n_embd]
+type Trace struct {
+	m       *gpt2.Model
+	prompts [][]int
+	saves   map[string][]*Saved
+	patches []gpt2.Patch
+	err     error
+	ran     bool
+}
+
+// Saved is an activation that a Trace keeps; its value exists after Run.
+type Saved struct {
+	Hook  string
+	value []*gpt2.Array // one per prompt
+}
+
+// Value returns the saved activation [seq, n_embd] of the first prompt.
+func (s *Saved) Value() *gpt2.Array { return s.ValueAt(0) }
+
+// ValueAt returns the saved activation of prompt i; nil before Run.
+func (s *Saved) ValueAt(i int) *gpt2.Array {
+	if i < 0 || i >= len(s.value) {
+		return nil
+	}
+	return s.value[i]
+}
+
+// NewTrace starts a trace over one or more prompts (batched in one run).
+func NewTrace(m *gpt2.Model, prompts ...string) *Trace {
+	tr := &Trace{m: m, saves: map[string][]*Saved{}}
+	if len(prompts) == 0 {
+		tr.err = errors.New("trace: give at least one prompt")
+	}
+	for _, p := range prompts {
+		ids, err := m.Tokenizer.Encode(p)
+		if err != nil && tr.err == nil {
+			tr.err = fmt.Errorf("trace: %w", err)
+		}
+		tr.prompts = append(tr.prompts, ids)
+	}
+	return tr
+}
+
+// NewTraceIDs starts a trace over tokenized prompts.
+func NewTraceIDs(m *gpt2.Model, prompts ...[]int) *Trace {
+	tr := &Trace{m: m, saves: map[string][]*Saved{}, prompts: prompts}
+	if len(prompts) == 0 {
+		tr.err = errors.New("trace: give at least one prompt")
+	}
+	return tr
+}
+
+func (tr *Trace) check(hook string) bool {
+	if tr.err != nil {
+		return false
+	}
+	valid := false
+	for _, n := range gpt2.HookNames(tr.m.Config) {
+		valid = valid || n == hook
+	}
+	if !valid {
+		tr.err = fmt.Errorf("trace: unknown hook %q: valid names are %v", hook, gpt2.HookNames(tr.m.Config))
+	}
+	return valid
+}
+
+// Save asks for the activation at hook. Reading never changes the output.
+func (tr *Trace) Save(hook string) *Saved {
+	s := &Saved{Hook: hook}
+	if tr.check(hook) {
+		tr.saves[hook] = append(tr.saves[hook], s)
+	}
+	return s
+}
+
+// Zero sets the activation at hook to zero (at the given positions, or everywhere).
+func (tr *Trace) Zero(hook string, positions ...int) *Trace {
+	return tr.patch(gpt2.Patch{Hook: hook, Op: gpt2.PatchZero, Positions: nilIfEmpty(positions)})
+}
+
+// Replace sets the activation at hook to value ([n_embd], [seq, n_embd] or
+// [batch, seq, n_embd]) at the given positions, or everywhere.
+func (tr *Trace) Replace(hook string, value *gpt2.Array, positions ...int) *Trace {
+	return tr.patch(gpt2.Patch{Hook: hook, Op: gpt2.PatchReplace, Value: value, Positions: nilIfEmpty(positions)})
+}
+
+// Add adds value to the activation at hook (a steering vector, say).
+func (tr *Trace) Add(hook string, value *gpt2.Array, positions ...int) *Trace {
+	return tr.patch(gpt2.Patch{Hook: hook, Op: gpt2.PatchAdd, Value: value, Positions: nilIfEmpty(positions)})
+}
+
+func (tr *Trace) patch(p gpt2.Patch) *Trace {
+	if tr.check(p.Hook) {
+		tr.patches = append(tr.patches, p)
+	}
+	return tr
+}
+
+func nilIfEmpty(p []int) []int {
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+// TraceOutput is what a traced run returned, one entry per prompt.
+type TraceOutput struct {
+	Runs []*gpt2.RunResult
+}
+
+// Logits returns the logits [seq, vocab] of prompt i.
+func (o *TraceOutput) Logits(i int) *gpt2.Array { return o.Runs[i].Logits }
+
+// Run runs the model once with every save and patch; errors from declaring them
+// (an unknown hook, say) surface here.
+func (tr *Trace) Run() (*TraceOutput, error) {
+	if tr.err != nil {
+		return nil, tr.err
+	}
+	if tr.ran {
+		return nil, errors.New("trace: already run; start a new trace")
+	}
+	var keep []string
+	for h := range tr.saves {
+		keep = append(keep, h)
+	}
+	sort.Strings(keep)
+	runs, err := tr.m.RunBatch(tr.prompts, gpt2.RunOptions{Keep: keep, Patches: tr.patches})
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	tr.ran = true
+	for h, saved := range tr.saves {
+		for _, s := range saved {
+			for _, r := range runs {
+				s.value = append(s.value, r.Hooks[h])
+			}
+		}
+	}
+	return &TraceOutput{Runs: runs}, nil
+}
+
+// DecodeLogits projects hidden states x [seq, n_embd] onto the vocabulary: through
+// ln_f first when finalNorm is set (statistics computed from x), then the tied
+// lm_head. It returns logits [seq, vocab] — the logit lens of one state.
+func DecodeLogits(m *gpt2.Model, x *gpt2.Array, finalNorm bool) (*gpt2.Array, error) {
+	if len(x.Shape) != 2 || x.Shape[1] != m.Config.NEmbd {
+		return nil, fmt.Errorf("decode: hidden states must be [seq, %d], got %v", m.Config.NEmbd, x.Shape)
+	}
+	exec, err := m.Exec(fmt.Sprintf("decode:norm=%t", finalNorm), func(scope *model.Scope, in []*Node) []*Node {
+		h := in[0]
+		if finalNorm {
+			h = m.FinalNorm(scope, h)
+		}
+		return []*Node{m.Unembed(scope, h)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	outs, err := exec.Call(tensors.FromFlatDataAndDimensions(x.Data, x.Shape...))
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	data, err := tensors.CopyFlatData[float32](outs[0])
+	if err != nil {
+		return nil, err
+	}
+	return &gpt2.Array{Shape: outs[0].Shape().Dimensions, Data: data}, nil
+}
+
+// TopTokens returns the k most likely tokens of one row of logits, with softmax
+// probabilities (ties: lower id first).
+func TopTokens(m *gpt2.Model, logits []float32, k int) []TokenProb {
+	if k > len(logits) {
+		k = len(logits)
+	}
+	maxv := math.Inf(-1)
+	for _, v := range logits {
+		maxv = math.Max(maxv, float64(v))
+	}
+	sum := 0.0
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - maxv)
+	}
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	out := make([]TokenProb, k)
+	for i := 0; i < k; i++ {
+		id := idx[i]
+		out[i] = TokenProb{ID: id, Token: m.Tokenizer.TokenText(id), Logit: float64(logits[id]), Prob: math.Exp(float64(logits[id])-maxv) / sum}
+	}
+	return out
+}
