@@ -238,7 +238,7 @@ func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result,
 
 func newResult(m *gpt2.Model, opts Options, mode string, ids []int, specs []stateSpec) *Result {
 	r := &Result{Model: m.Ref, Backend: m.BackendName, FinalNorm: !opts.NoFinalNorm, Mode: mode,
-		InputIDs: append([]int(nil), ids...), TopK: opts.TopK, Target: -1}
+		InputIDs: append([]int(nil), ids...), GeneratedIDs: []int{}, TopK: opts.TopK, Target: -1}
 	if opts.HasTarget {
 		r.Target = opts.Target
 	}

@@ -1,0 +1,214 @@
+// Command logitlens runs the logit lens on GPT-2 from the shell: it prints what every
+// layer predicts at every position (or for every generated token) and writes JSON,
+// CSV and an interactive HTML heatmap.
+//
+//	go run ./cmd/logitlens --model gpt2 --prompt "Are cats good?"
+//	go run ./cmd/logitlens --model gpt2 --prompt "Are cats good?" --generate 10 --final-norm=false
+//	go run ./cmd/logitlens --model ./my-gpt2-folder --prompt "..." --json out.json --csv out.csv --html out.html
+//	go run ./cmd/logitlens --model demo --prompt "..."     # random weights, no download
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lensnb"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "logitlens:", err)
+		os.Exit(1)
+	}
+}
+
+// demoModel is the --model value that selects the random-weights demo model.
+const demoModel = "demo"
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, or "demo" (random weights, no download)`)
+	prompt := fs.String("prompt", "", "the text to run the lens on")
+	generate := fs.Int("generate", 0, "generate N tokens greedily and lens every generated token (the course's Part 1) instead of the prompt positions")
+	finalNorm := fs.Bool("final-norm", true, "apply ln_f to intermediate states before lm_head (false: project raw states, as the course's Part 1)")
+	topk := fs.Int("topk", 5, "top-k tokens kept per cell")
+	target := fs.String("target", "", "also report the probability and rank of this token (its text, e.g. \" cat\", or #id)")
+	residMid := fs.Bool("resid-mid", false, "also lens the residual stream after attention (prompt lens only)")
+	layers := fs.String("layers", "", "comma-separated blocks to show (default all; the last is always shown)")
+	stride := fs.Int("stride", 0, "show every Nth block")
+	jsonPath := fs.String("json", "", "write the lens as JSON to this file")
+	csvPath := fs.String("csv", "", "write the lens as CSV to this file")
+	htmlPath := fs.String("html", "", "write an interactive heatmap (standalone HTML) to this file")
+	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
+	quiet := fs.Bool("quiet", false, "do not print the table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags go before values: --prompt \"text\")", fs.Arg(0))
+	}
+	if *prompt == "" {
+		return errors.New(`--prompt is required, e.g. --prompt "Are cats good?"`)
+	}
+	if *generate < 0 {
+		return fmt.Errorf("--generate %d must be positive", *generate)
+	}
+
+	m, err := loadModel(*modelRef, *offline, stderr)
+	if err != nil {
+		return err
+	}
+	opts := lensnb.Options{NoFinalNorm: !*finalNorm, TopK: *topk, ResidMid: *residMid, Stride: *stride}
+	if *layers != "" {
+		for _, f := range strings.Split(*layers, ",") {
+			l, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--layers: %q is not a block number", f)
+			}
+			opts.Layers = append(opts.Layers, l)
+		}
+	}
+	if *target != "" {
+		id, err := targetID(m, *target)
+		if err != nil {
+			return err
+		}
+		opts.HasTarget, opts.Target = true, id
+	}
+	var r *lensnb.Result
+	if *generate > 0 {
+		r, err = lensnb.Generate(m, *prompt, *generate, opts)
+	} else {
+		r, err = lensnb.Prompt(m, *prompt, opts)
+	}
+	if err != nil {
+		return err
+	}
+	r.Model = *modelRef
+	if *modelRef == demoModel {
+		r.Model = "demo (random weights — predictions are meaningless)"
+	}
+	if !*quiet {
+		printTable(stdout, r)
+	}
+	if err := writeFile(*jsonPath, r.WriteJSON); err != nil {
+		return err
+	}
+	if err := writeFile(*csvPath, r.WriteCSV); err != nil {
+		return err
+	}
+	if err := writeFile(*htmlPath, func(w io.Writer) error { return writeHTML(w, r) }); err != nil {
+		return err
+	}
+	for _, p := range []string{*jsonPath, *csvPath, *htmlPath} {
+		if p != "" {
+			fmt.Fprintln(stderr, "wrote", p)
+		}
+	}
+	return nil
+}
+
+func loadModel(ref string, offline bool, stderr io.Writer) (*gpt2.Model, error) {
+	if ref == demoModel {
+		fmt.Fprintln(stderr, "logitlens: DEMO MODEL — random weights with GPT-2's tokenizer and depth; its predictions are noise. Use --model gpt2 for the real model.")
+		dir, err := fixture.Cached(fixture.Demo())
+		if err != nil {
+			return nil, fmt.Errorf("write the demo model: %w", err)
+		}
+		return gpt2.LoadWith(dir, gpt2.LoadOptions{Progress: stderr})
+	}
+	m, err := gpt2.LoadWith(ref, gpt2.LoadOptions{Progress: stderr, Offline: offline})
+	if err != nil {
+		return nil, fmt.Errorf("%w\n(to see the pipeline without a download, run with --model demo)", err)
+	}
+	return m, nil
+}
+
+func targetID(m *gpt2.Model, s string) (int, error) {
+	if strings.HasPrefix(s, "#") {
+		id, err := strconv.Atoi(s[1:])
+		if err != nil || id < 0 || id >= m.Config.VocabSize {
+			return 0, fmt.Errorf("--target %s: not a token id in [0,%d)", s, m.Config.VocabSize)
+		}
+		return id, nil
+	}
+	ids, err := m.Tokenizer.Encode(s)
+	if err != nil {
+		return 0, fmt.Errorf("--target: %w", err)
+	}
+	if len(ids) != 1 {
+		return 0, fmt.Errorf("--target %q is %d tokens, not one; give a single token (mind the leading space, e.g. \" cat\") or #id", s, len(ids))
+	}
+	return ids[0], nil
+}
+
+// writeFile writes path atomically (temp file + rename) with write; "" does nothing.
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// printTable prints states (final layer on top) × columns: top-1 token and probability.
+func printTable(w io.Writer, r *lensnb.Result) {
+	fmt.Fprintf(w, "model: %s   backend: %s   mode: %s   final_norm: %t\n", r.Model, r.Backend, r.Mode, r.FinalNorm)
+	const width = 14
+	cell := func(s string) string {
+		if utf8.RuneCountInString(s) > width-1 {
+			s = string([]rune(s)[:width-2]) + "…"
+		}
+		return s + strings.Repeat(" ", width-utf8.RuneCountInString(s))
+	}
+	label := 18
+	fmt.Fprintf(w, "%-*s", label, "")
+	for _, c := range r.Columns {
+		fmt.Fprint(w, cell(visible(c.Token)))
+	}
+	fmt.Fprintln(w)
+	for s := len(r.States) - 1; s >= 0; s-- {
+		fmt.Fprintf(w, "%-*s", label, r.States[s])
+		for _, c := range r.Cells[s] {
+			fmt.Fprint(w, cell(fmt.Sprintf("%s %.2f", visible(c.Top[0].Token), c.Top[0].Prob)))
+		}
+		fmt.Fprintln(w)
+	}
+	if r.Mode == "prompt" {
+		fmt.Fprintf(w, "%-*s", label, "actual next")
+		for _, c := range r.Columns {
+			fmt.Fprint(w, cell(visible(c.NextToken)))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// visible makes whitespace in token text visible in a terminal table.
+func visible(s string) string {
+	return strings.NewReplacer(" ", "␣", "\n", "↵", "\t", "⇥", "\r", "␍").Replace(s)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/logitlens-go/logitlens/internal/fixture"
+)
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	if err := fixture.Write(dir, fixture.Tiny()); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	cases := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, stdout string)
+	}{
+		{"prompt lens", []string{"--model", dir, "--prompt", "Are cats good?", "--json", filepath.Join(out, "p.json"), "--csv", filepath.Join(out, "p.csv")},
+			func(t *testing.T, stdout string) {
+				for _, want := range []string{"blocks.1", "embeddings", "␣cats", "actual next", "mode: prompt"} {
+					if !strings.Contains(stdout, want) {
+						t.Errorf("table lacks %q:\n%s", want, stdout)
+					}
+				}
+				var j struct {
+					Mode     string             `json:"mode"`
+					InputIDs []int              `json:"input_ids"`
+					States   []string           `json:"states"`
+					Columns  []map[string]any   `json:"columns"`
+					Cells    [][]map[string]any `json:"cells"`
+				}
+				data, err := os.ReadFile(filepath.Join(out, "p.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(data, &j); err != nil {
+					t.Fatal(err)
+				}
+				if j.Mode != "prompt" || len(j.InputIDs) != 4 || j.InputIDs[0] != 8491 || len(j.States) != 3 || len(j.Cells) != 3 || len(j.Cells[0]) != 4 {
+					t.Errorf("json: mode %s ids %v states %v", j.Mode, j.InputIDs, j.States)
+				}
+				if top := j.Cells[0][0]["top"].([]any); len(top) != 5 {
+					t.Errorf("top-5 expected, got %d", len(top))
+				}
+			}},
+		{"generation lens raw", []string{"--model", dir, "--prompt", "Are cats good?", "--generate", "10", "--final-norm=false", "--topk", "3", "--json", filepath.Join(out, "g.json")},
+			func(t *testing.T, stdout string) {
+				var j struct {
+					Mode      string `json:"mode"`
+					FinalNorm bool   `json:"final_norm"`
+					Generated []int  `json:"generated_ids"`
+					Cells     [][]struct {
+						Top []any `json:"top"`
+					} `json:"cells"`
+				}
+				data, _ := os.ReadFile(filepath.Join(out, "g.json"))
+				if err := json.Unmarshal(data, &j); err != nil {
+					t.Fatal(err)
+				}
+				if j.Mode != "generate" || j.FinalNorm || len(j.Generated) != 10 || len(j.Cells[0]) != 10 || len(j.Cells[0][0].Top) != 3 {
+					t.Errorf("generation json: %+v", j)
+				}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if err := run(c.args, &stdout, &stderr); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			c.check(t, stdout.String())
+		})
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := fixture.Write(dir, fixture.Tiny()); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HF_HOME", t.TempDir())
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", dir}, "--prompt is required"},
+		{[]string{"--model", "gpt2", "--offline", "--prompt", "hi"}, "--model demo"},
+		{[]string{"--model", "not-a-model", "--prompt", "hi"}, "gpt2-medium"},
+		{[]string{"--model", dir, "--prompt", "hi", "--topk", "100000"}, "vocabulary"},
+		{[]string{"--model", dir, "--prompt", "hi", "--target", " cats are"}, "not one"},
+		{[]string{"--model", dir, "--prompt", "hi", "--layers", "x"}, "block number"},
+		{[]string{"--model", filepath.Join(dir, "nope"), "--prompt", "hi"}, "nope"},
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		err := run(c.args, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error containing %q", c.args, err, c.want)
+		}
+	}
+}
