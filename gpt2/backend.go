@@ -31,6 +31,9 @@ func Backend() (compute.Backend, string, error) {
 func chooseBackend() (compute.Backend, string, error) {
 	xla.EnableAutoInstall(false)
 	if cfg := strings.TrimSpace(os.Getenv(compute.ConfigEnvVar)); cfg != "" {
+		if cfg == "go" {
+			cfg = goBackend // the plain "go" backend would use one core (see below)
+		}
 		b, err := newBackend(cfg)
 		if err != nil {
 			return nil, "", fmt.Errorf("backend from GOMLX_BACKEND=%q: %w (unset it to use the pure-Go backend)", cfg, err)
@@ -43,12 +46,18 @@ func chooseBackend() (compute.Backend, string, error) {
 			return b, fmt.Sprintf("%s (installed XLA plugin)", cfg), nil
 		}
 	}
-	b, err := newBackend("go")
+	b, err := newBackend(goBackend)
 	if err != nil {
 		return nil, "", err
 	}
-	return b, "go (pure Go; no XLA plugin installed)", nil
+	return b, goBackend + " (pure Go; no XLA plugin installed)", nil
 }
+
+// goBackend is the pure-Go backend with ops_sequential: its default (parallel op
+// scheduling) parks up to 3 idle executor goroutines in the worker pool for the
+// whole call, so each matmul gets one worker and the model runs on one core; run
+// ops one by one and let each matmul use every core instead.
+const goBackend = "go:ops_sequential"
 
 // newBackend wraps compute.NewWithConfig, which panics on unknown names.
 func newBackend(cfg string) (b compute.Backend, err error) {

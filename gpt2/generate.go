@@ -9,7 +9,6 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/attention"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -26,23 +25,23 @@ type layerCache struct {
 func (c *layerCache) attend(q, k, v *Node, scale float64) *Node {
 	g := q.Graph()
 	seq, capacity := q.Shape().Dim(1), c.pastK.Shape().Dim(2)
-	// [batch, seq, n_head, d_head] → [batch, n_head, seq, d_head]
+	// Write the new keys and values ([batch, seq, n_head, d_head] → [batch, n_head, seq, d_head]) at position.
 	toBHSD := func(x *Node) *Node { return TransposeAllDims(x, 0, 2, 1, 3) }
-	q, k, v = toBHSD(q), toBHSD(k), toBHSD(v)
 	zero := Const(g, int32(0))
 	start := []*Node{zero, zero, c.position, zero}
-	c.newK = DynamicUpdateSlice(c.pastK, k, start)
-	c.newV = DynamicUpdateSlice(c.pastV, v, start)
+	c.newK = DynamicUpdateSlice(c.pastK, toBHSD(k), start)
+	c.newV = DynamicUpdateSlice(c.pastV, toBHSD(v), start)
 
-	// Query i (at position+i) may attend to slot j when j <= position+i.
+	// Query i (at position+i) may attend to slot j when j <= position+i: an additive bias.
 	slots := Iota(g, shapes.Make(dtypes.Int32, seq, capacity), 1)
-	queryPos := AddScalar(Iota(g, shapes.Make(dtypes.Int32, seq, capacity), 0), 0)
-	queryPos = Add(queryPos, BroadcastToDims(c.position, seq, capacity))
-	mask := Reshape(LessOrEqual(slots, queryPos), 1, 1, seq, capacity)
+	queryPos := Add(Iota(g, shapes.Make(dtypes.Int32, seq, capacity), 0), BroadcastToDims(c.position, seq, capacity))
+	bias := Where(LessOrEqual(slots, queryPos),
+		BroadcastToDims(Scalar(g, q.DType(), 0), seq, capacity),
+		BroadcastToDims(Scalar(g, q.DType(), -1e30), seq, capacity))
 
-	out, _ := attention.Core(q, c.newK, c.newV, attention.LayoutBHSD,
-		attention.CoreOptions{Scale: scale, AttentionMask: mask})
-	return toBHSD(out) // back to [batch, seq, n_head, d_head]
+	scores := Einsum("bqhd,bhkd->bhqk", MulScalar(q, scale), c.newK) // [batch, n_head, seq, capacity]
+	probs := Softmax(Add(scores, Reshape(bias, 1, 1, seq, capacity)), -1)
+	return Einsum("bhqk,bhkd->bqhd", probs, c.newV) // [batch, seq, n_head, d_head]
 }
 
 // GenerateOptions follows Hugging Face's greedy generate.
@@ -105,17 +104,21 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 	case opts.MinLength > maxLen:
 		return nil, fmt.Errorf("generate: min length %d exceeds max length %d", opts.MinLength, maxLen)
 	}
-	capacity := cacheCapacity(maxLen, m.Config.NPositions)
+	// The prompt is padded on the right to a bucket length (few compiled shapes); the
+	// padding's cache slots lie after the prompt, are masked, and are overwritten by
+	// the following steps before any query may see them.
+	promptPadded := bucketLen(len(ids), m.Config.NPositions)
+	capacity := cacheCapacity(max(maxLen, promptPadded), m.Config.NPositions)
 	cfg := m.Config
 	nStates := cfg.NLayer + 1
 
 	// One graph serves the prompt and one the single-token steps (shapes differ);
 	// both take the caches and the start position and return the updated caches.
 	build := func(scope *model.Scope, in []*Node) []*Node {
-		ids, positions, position := in[0], in[1], in[2]
+		ids, positions, position, lastIdx := in[0], in[1], in[2], in[3]
 		caches := make([]*layerCache, cfg.NLayer)
 		for i := range caches {
-			caches[i] = &layerCache{pastK: in[3+2*i], pastV: in[4+2*i], position: position}
+			caches[i] = &layerCache{pastK: in[4+2*i], pastV: in[5+2*i], position: position}
 		}
 		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}}
 		names := hiddenStateHooks(cfg)
@@ -123,8 +126,8 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 			h.keep[n] = true
 		}
 		final := forward(scope, cfg, ids, positions, h, caches)
-		seq := ids.Shape().Dim(1)
-		last := Slice(final, AxisRange(), AxisElem(seq-1), AxisRange()) // [1, 1, n_embd]
+		rows := Reshape(final, final.Shape().Dim(1), cfg.NEmbd)
+		last := Gather(rows, Reshape(lastIdx, 1, 1)) // [1, n_embd]: the last real position
 		outs := []*Node{Reshape(unembed(scope, last), cfg.VocabSize)}
 		for _, n := range names {
 			outs = append(outs, h.kept[n])
@@ -134,10 +137,6 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 			outs = append(outs, c.newK, c.newV)
 		}
 		return outs
-	}
-	exec, err := m.exec(fmt.Sprintf("generate:cap=%d", capacity), build)
-	if err != nil {
-		return nil, err
 	}
 
 	cacheShape := shapes.Make(dtypes.Float32, 1, cfg.NHead, capacity, cfg.HeadDim())
@@ -149,11 +148,19 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 	feed := ids
 	for len(gen.Sequence) < maxLen {
 		start := len(gen.Sequence) - len(feed)
-		idsT := make([]int32, len(feed))
+		padded := 1
+		if len(feed) > 1 {
+			padded = promptPadded
+		}
+		idsT := make([]int32, padded)
 		for i, id := range feed {
 			idsT[i] = int32(id)
 		}
-		inputs := append([]any{tensors.FromFlatDataAndDimensions(idsT, 1, len(feed)), iota32(start, len(feed)), int32(start)}, caches...)
+		exec, err := m.exec(fmt.Sprintf("generate:cap=%d:seq=%d", capacity, padded), build)
+		if err != nil {
+			return nil, err
+		}
+		inputs := append([]any{tensors.FromFlatDataAndDimensions(idsT, 1, padded), iota32(start, padded), int32(start), int32(len(feed) - 1)}, caches...)
 		outs, err := exec.Call(inputs...)
 		if err != nil {
 			return nil, fmt.Errorf("generate step %d: %w", len(gen.Steps), err)
@@ -172,7 +179,7 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 				if err != nil {
 					return nil, err
 				}
-				step.HiddenStates = append(step.HiddenStates, a.Sub(0))
+				step.HiddenStates = append(step.HiddenStates, trimRows(a.Sub(0), len(feed)))
 			}
 		}
 		for i := range caches {

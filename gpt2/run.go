@@ -27,6 +27,7 @@ type Model struct {
 
 	mu    sync.Mutex
 	execs map[string]*model.Exec
+	order []string // least recently used first
 }
 
 // Backend returns the GoMLX backend the model runs on.
@@ -142,34 +143,44 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 	if err := m.checkPatches(opts.Patches, len(batch), seq); err != nil {
 		return nil, err
 	}
-	// Inputs: ids [batch, seq], positions [seq], then per patch (value?, mask?).
-	idsFlat := make([]int32, len(batch)*seq)
+	if opts.Logits == LogitsNone && len(keep) == 0 {
+		return nil, errors.New("run: nothing to return: ask for logits, hidden states or hooks (RunOptions.Keep)")
+	}
+	// Sequences are padded on the right to a bucket length so that few graphs are
+	// compiled (each costs about a second and holds its own packed weights).
+	padded := bucketLen(seq, m.Config.NPositions)
+	// Inputs: ids [batch, padded], positions [padded], last positions [batch], then per
+	// patch (value?, mask?).
+	idsFlat := make([]int32, len(batch)*padded)
+	last := make([]int32, len(batch))
 	for b, ids := range batch {
 		for t, id := range ids {
-			idsFlat[b*seq+t] = int32(id)
+			idsFlat[b*padded+t] = int32(id)
 		}
+		last[b] = int32(len(ids) - 1)
 	}
-	inputs := []any{tensors.FromFlatDataAndDimensions(idsFlat, len(batch), seq), iota32(0, seq)}
+	inputs := []any{tensors.FromFlatDataAndDimensions(idsFlat, len(batch), padded), iota32(0, padded),
+		tensors.FromFlatDataAndDimensions(last, len(batch))}
 	for _, p := range opts.Patches {
 		if p.Op != PatchZero {
-			inputs = append(inputs, tensors.FromFlatDataAndDimensions(p.Value.Data, p.Value.Shape...))
+			inputs = append(inputs, padPatch(p.Value, seq, padded))
 		}
 		if p.Positions != nil {
-			mask := make([]bool, seq)
+			mask := make([]bool, padded)
 			for _, pos := range p.Positions {
 				mask[pos] = true
 			}
-			inputs = append(inputs, tensors.FromFlatDataAndDimensions(mask, seq))
+			inputs = append(inputs, tensors.FromFlatDataAndDimensions(mask, padded))
 		}
 	}
 
-	key := planKey(opts.Logits, opts.HiddenStates, keep, opts.Patches)
+	key := fmt.Sprintf("batch=%d;seq=%d;", len(batch), padded) + planKey(opts.Logits, opts.HiddenStates, keep, opts.Patches)
 	exec, err := m.exec("run:"+key, func(scope *model.Scope, in []*Node) []*Node {
 		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}, patches: map[string]*patchNode{}}
 		for _, k := range keep {
 			h.keep[k] = true
 		}
-		next := 2
+		next := 3
 		for _, p := range opts.Patches {
 			pn := &patchNode{op: p.Op}
 			if p.Op != PatchZero {
@@ -185,9 +196,11 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		switch opts.Logits {
 		case LogitsAll:
 			outs = append(outs, unembed(scope, final))
-		case LogitsLast:
-			// The last real position of each row is chosen on the Go side; return all here.
-			outs = append(outs, unembed(scope, final))
+		case LogitsLast: // unembed only each row's last real position
+			batch, padded, d := final.Shape().Dim(0), final.Shape().Dim(1), final.Shape().Dim(2)
+			rows := Add(MulScalar(Iota(final.Graph(), in[2].Shape(), 0), padded), in[2])
+			lastState := Gather(Reshape(final, batch*padded, d), ExpandAxes(rows, -1)) // [batch, d]
+			outs = append(outs, unembed(scope, lastState))
 		}
 		for _, k := range keep {
 			outs = append(outs, h.kept[k])
@@ -216,10 +229,11 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		next = 1
 		for b, ids := range batch {
-			row := all.Sub(b) // [seq, vocab]
+			row := all.Sub(b) // [padded, vocab], or [vocab] for LogitsLast
 			if opts.Logits == LogitsLast {
-				last := row.Sub(len(ids) - 1)
-				results[b].Logits = &Array{Shape: last.Shape, Data: append([]float32(nil), last.Data...)}
+				results[b].Logits = &Array{Shape: row.Shape, Data: append([]float32(nil), row.Data...)}
+			} else if len(batch) == 1 && len(ids) == padded {
+				results[b].Logits = row // all is already this prompt's own copy
 			} else {
 				results[b].Logits = trimRows(row, len(ids))
 			}
@@ -303,11 +317,18 @@ func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
 	return nil
 }
 
-// exec returns the compiled graph for key, building it on first use.
+// maxCompiled bounds the compiled graphs a model keeps. On the pure-Go backend each
+// one holds its own packed copy of the weights it uses, so the least recently used
+// graph is released when a new one would exceed the bound.
+const maxCompiled = 6
+
+// exec returns the compiled graph for key, building it on first use. Callers put
+// every input shape into key, so that one Exec serves one shape.
 func (m *Model) exec(key string, fn func(scope *model.Scope, in []*Node) []*Node) (*model.Exec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.execs[key]; ok {
+		m.touch(key)
 		return e, nil
 	}
 	e, err := model.NewExec(m.backend, m.store, fn)
@@ -317,12 +338,30 @@ func (m *Model) exec(key string, fn func(scope *model.Scope, in []*Node) []*Node
 	if m.execs == nil {
 		m.execs = map[string]*model.Exec{}
 	}
+	for len(m.order) >= maxCompiled {
+		oldest := m.order[0]
+		m.order = m.order[1:]
+		m.execs[oldest].Finalize()
+		delete(m.execs, oldest)
+	}
 	m.execs[key] = e
+	m.order = append(m.order, key)
 	return e, nil
 }
 
+func (m *Model) touch(key string) {
+	for i, k := range m.order {
+		if k == key {
+			m.order = append(append(m.order[:i:i], m.order[i+1:]...), key)
+			return
+		}
+	}
+}
+
 // Exec compiles (once per key) a graph over the model's weights, for packages that
-// build on gpt2. fn receives the root scope; use Unembed and FinalNorm in it.
+// build on gpt2. fn receives the root scope; use Unembed and FinalNorm in it. The
+// key must identify the input shapes too: a few recent graphs are kept, older ones
+// are released.
 func (m *Model) Exec(key string, fn func(scope *model.Scope, in []*Node) []*Node) (*model.Exec, error) {
 	return m.exec("user:"+key, fn)
 }
@@ -338,6 +377,35 @@ func (m *Model) FinalNorm(scope *model.Scope, x *Node) *Node {
 func (m *Model) Unembed(scope *model.Scope, x *Node) *Node {
 	wte := param(scope.At("wte"), x.Graph(), "weight")
 	return unembedWith(wte, x)
+}
+
+// bucketLen rounds a sequence length up to a power of two (at least 16, at most limit).
+func bucketLen(n, limit int) int {
+	b := 16
+	for b < n {
+		b *= 2
+	}
+	return max(min(b, limit), n)
+}
+
+// padPatch pads a patch value's sequence axis ([seq, d] or [batch, seq, d]) with zero
+// rows up to padded; [d] values broadcast and need no padding.
+func padPatch(v *Array, seq, padded int) *tensors.Tensor {
+	if len(v.Shape) == 1 || seq == padded {
+		return tensors.FromFlatDataAndDimensions(v.Data, v.Shape...)
+	}
+	d := v.Shape[len(v.Shape)-1]
+	batch := 1
+	if len(v.Shape) == 3 {
+		batch = v.Shape[0]
+	}
+	data := make([]float32, batch*padded*d)
+	for b := 0; b < batch; b++ {
+		copy(data[b*padded*d:], v.Data[b*seq*d:(b+1)*seq*d])
+	}
+	shape := append([]int(nil), v.Shape...)
+	shape[len(shape)-2] = padded
+	return tensors.FromFlatDataAndDimensions(data, shape...)
 }
 
 func iota32(start, n int) *tensors.Tensor {
@@ -357,7 +425,9 @@ func toArray(t *tensors.Tensor) (*Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Array{Shape: t.Shape().Dimensions, Data: data}, nil
+	shape := append([]int(nil), t.Shape().Dimensions...)
+	t.FinalizeAll() // give the backend its buffer back now, for reuse by the next call
+	return &Array{Shape: shape, Data: data}, nil
 }
 
 // trimRows keeps the first n rows of a [seq, ...] array (copying, so padded rows are freed).

@@ -170,7 +170,7 @@ func DecodeLogits(m *gpt2.Model, x *gpt2.Array, finalNorm bool) (*gpt2.Array, er
 	if len(x.Shape) != 2 || x.Shape[1] != m.Config.NEmbd {
 		return nil, fmt.Errorf("decode: hidden states must be [seq, %d], got %v", m.Config.NEmbd, x.Shape)
 	}
-	exec, err := m.Exec(fmt.Sprintf("decode:norm=%t", finalNorm), func(scope *model.Scope, in []*Node) []*Node {
+	exec, err := m.Exec(fmt.Sprintf("decode:norm=%t:seq=%d", finalNorm, x.Shape[0]), func(scope *model.Scope, in []*Node) []*Node {
 		h := in[0]
 		if finalNorm {
 			h = m.FinalNorm(scope, h)

@@ -1,13 +1,19 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 	"io"
 
+	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
-// writeHTML writes the interactive heatmap page.
+// writeHTML writes a standalone page: the interactive heatmap (probability of each
+// state's top-1 token, the token in each cell, top-k on hover) and the per-position
+// line charts. The chart library is inlined, so the page works offline.
 func writeHTML(w io.Writer, r *lensnb.Result) error {
-	return errors.New("--html: the heatmap renderer is not built yet")
+	title := fmt.Sprintf("Logit lens — %s (%s, final_norm=%t)", r.Model, r.Mode, r.FinalNorm)
+	return display.WritePage(w, title,
+		display.Heatmap(r, display.HeatmapOptions{}),
+		display.Lines(r, display.LinesOptions{}))
 }

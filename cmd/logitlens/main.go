@@ -164,6 +164,11 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())

@@ -1,0 +1,205 @@
+package display
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+	"github.com/logitlens-go/logitlens/lensnb"
+)
+
+// DefaultLineMetrics are the panels of Lines by default, tuned-lens style: the
+// probability of the final layer's top-1 token, entropy, KL to the final layer
+// and the rank of the final top-1 token (log scale).
+var DefaultLineMetrics = []lensnb.Metric{MetricFinalProb, lensnb.MetricEntropy, lensnb.MetricKL, lensnb.MetricRankOfFinal}
+
+// LinesOptions configures Lines.
+type LinesOptions struct {
+	// Metrics, one panel each, sharing the x axis (the states) and the legend
+	// (the columns); default DefaultLineMetrics. Rank metrics use a log y axis.
+	Metrics []lensnb.Metric
+	// Columns are indices into Result.Columns (prompt mode: the positions), one
+	// line each; default every column when there are at most 8, else the last 8.
+	Columns []int
+	// Title replaces the default title.
+	Title string
+	// Width and PanelHeight in pixels (defaults 900 and 210).
+	Width, PanelHeight int
+	// JS chooses where the HTML gets ECharts from (default JSInline: offline).
+	JS JS
+}
+
+type linesMeta struct {
+	States   []string    `json:"states"`
+	Grids    []linesGrid `json:"grids"`
+	Renderer string      `json:"renderer"`
+}
+
+type linesGrid struct {
+	Label string `json:"label"`
+	Log   bool   `json:"log"`
+}
+
+// Lines builds per-position line charts over the layers: one panel per metric,
+// one line per chosen column, the states (embeddings … final layer) along x.
+// Hovering shows every line's value at that state.
+func Lines(r *lensnb.Result, o LinesOptions) *Chart {
+	c := &Chart{id: newID(), kind: "lines", JS: o.JS}
+	c.err = c.buildLines(r, o)
+	return c
+}
+
+func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
+	if err := checkResult(r); err != nil {
+		return err
+	}
+	metrics := o.Metrics
+	if len(metrics) == 0 {
+		metrics = DefaultLineMetrics
+	}
+	checked := make([]lensnb.Metric, len(metrics))
+	for i, m := range metrics {
+		mm, err := metricOrDefault(m)
+		if err != nil {
+			return err
+		}
+		checked[i] = mm
+	}
+	metrics = checked
+	cols := o.Columns
+	if len(cols) == 0 {
+		for i := max(0, len(r.Columns)-8); i < len(r.Columns); i++ {
+			cols = append(cols, i)
+		}
+	}
+	for _, col := range cols {
+		if col < 0 || col >= len(r.Columns) {
+			return fmt.Errorf("display: column %d out of range [0, %d)", col, len(r.Columns))
+		}
+	}
+	width, panelH := o.Width, o.PanelHeight
+	if width <= 0 {
+		width = 900
+	}
+	if panelH <= 0 {
+		panelH = 210
+	}
+	c.Title = plainText(o.Title)
+	if c.Title == "" {
+		c.Title = "Logit lens by layer"
+		if r.Model != "" {
+			c.Title += " · " + plainText(r.Model)
+		}
+	}
+	names := make([]string, len(cols))
+	for i, col := range cols {
+		cc := r.Columns[col]
+		names[i] = strconv.Itoa(cc.Position) + ": " + shorten(VisibleToken(cc.Token), 14)
+		if cc.NextID >= 0 {
+			names[i] += " → " + shorten(VisibleToken(cc.NextToken), 14)
+		}
+	}
+	states := make([]string, len(r.States))
+	for s, name := range r.States {
+		states[s] = plainText(name)
+	}
+	maxState := 0
+	for _, s := range states {
+		maxState = max(maxState, utf8.RuneCountInString(s))
+	}
+	const top0, gap, left = 70, 46, 80
+	bottomPad := 24 + 6*maxState // rotated state names
+	c.width = width
+	c.height = top0 + len(metrics)*panelH + (len(metrics)-1)*gap + bottomPad
+
+	meta := linesMeta{States: states, Renderer: "canvas"}
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithInitializationOpts(opts.Initialization{
+			Width: fmt.Sprintf("%dpx", c.width), Height: fmt.Sprintf("%dpx", c.height), ChartID: c.id,
+		}),
+		charts.WithAnimation(false),
+		charts.WithTitleOpts(opts.Title{Title: c.Title, Left: "8", TitleStyle: &opts.TextStyle{FontSize: 15}}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", BackgroundColor: "#ffffff", BorderColor: "#999"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "32", Left: "8", Right: "8"}),
+	)
+	line.SetXAxis(states)
+	var grids []opts.Grid
+	for i, m := range metrics {
+		info := infoOf(m)
+		meta.Grids = append(meta.Grids, linesGrid{Label: info.label, Log: info.log})
+		top := top0 + i*(panelH+gap)
+		grids = append(grids, opts.Grid{Left: strconv.Itoa(left), Right: "24", Top: strconv.Itoa(top), Height: strconv.Itoa(panelH)})
+		if i > 0 {
+			line.ExtendXAxis(opts.XAxis{})
+			line.ExtendYAxis(opts.YAxis{})
+		}
+		for j, col := range cols {
+			data := make([]opts.LineData, len(r.States))
+			for s := range r.States {
+				v := metricValue(r, s, col, m)
+				if info.log && !math.IsNaN(v) {
+					v = v + 1 // a log axis cannot show rank 0
+				}
+				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+					data[s] = opts.LineData{Value: round6(v)}
+				}
+			}
+			line.AddSeries(names[j], data, charts.WithLineChartOpts(opts.LineChart{XAxisIndex: i, YAxisIndex: i, ShowSymbol: opts.Bool(true)}))
+		}
+	}
+	line.SetGlobalOptions(charts.WithGridOpts(grids...))
+
+	opt, err := optionOf(line)
+	if err != nil {
+		return err
+	}
+	opt["toolbox"] = map[string]any{"show": false}
+	opt["backgroundColor"] = "#ffffff"
+	tip := opt["tooltip"].(map[string]any)
+	tip["confine"] = true
+	tip["className"] = "logitlens-tooltip"
+	tip["textStyle"] = map[string]any{"color": "#222"}
+	xs, ys := asList(opt["xAxis"]), asList(opt["yAxis"])
+	for i := range metrics {
+		x := map[string]any{"type": "category", "gridIndex": i, "data": states, "boundaryGap": false,
+			"axisLabel": map[string]any{"show": i == len(metrics)-1, "interval": 0, "rotate": 45, "fontSize": 10}}
+		info := infoOf(metrics[i])
+		y := map[string]any{"type": "value", "gridIndex": i, "name": info.label, "nameLocation": "middle",
+			"nameGap": 52, "nameTextStyle": map[string]any{"fontSize": 11}, "axisLabel": map[string]any{"fontSize": 10}}
+		switch {
+		case info.log:
+			y["type"], y["logBase"], y["min"] = "log", 10, 1
+		case info.prob:
+			y["min"], y["max"] = 0, 1
+		}
+		if i < len(xs) {
+			xs[i] = x
+		}
+		if i < len(ys) {
+			ys[i] = y
+		}
+	}
+	opt["xAxis"], opt["yAxis"] = xs, ys
+	for k, sr := range asList(opt["series"]) {
+		i := k / len(cols)
+		sr["xAxisIndex"], sr["yAxisIndex"] = i, i
+		sr["connectNulls"] = false
+		sr["symbolSize"] = 5
+		var data []any
+		for _, d := range sr["data"].([]any) {
+			if v, ok := d.(map[string]any)["value"]; ok {
+				data = append(data, v)
+			} else {
+				data = append(data, nil)
+			}
+		}
+		sr["data"] = data
+	}
+	opt["axisPointer"] = map[string]any{"link": []any{map[string]any{"xAxisIndex": "all"}}}
+	c.option, c.meta = opt, meta
+	return nil
+}

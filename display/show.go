@@ -1,0 +1,58 @@
+package display
+
+import (
+	"strings"
+
+	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/logitlens-go/logitlens/lensnb"
+)
+
+// The notebook hooks, replaceable in tests. gonbui's functions do nothing
+// outside GoNB.
+var (
+	displayHTML = gonbui.DisplayHTML
+	displayPNG  = gonbui.DisplayPNG
+)
+
+// InNotebook reports whether the program runs in a GoNB notebook cell (where
+// Show displays things); elsewhere the Show functions do nothing.
+func InNotebook() bool { return gonbui.IsNotebook }
+
+// Show displays the parts (charts, tables, images) as one HTML output of the
+// current GoNB cell. It returns the first rendering error; outside GoNB it
+// renders (so errors still surface) but displays nothing.
+func Show(parts ...Fragment) error {
+	var b strings.Builder
+	for _, p := range parts {
+		if p == nil {
+			continue
+		}
+		h, err := p.HTML()
+		if err != nil {
+			return err
+		}
+		b.WriteString(h)
+	}
+	displayHTML(b.String())
+	return nil
+}
+
+// ShowHeatmap displays Heatmap(r, o) in GoNB.
+func ShowHeatmap(r *lensnb.Result, o HeatmapOptions) error { return Show(Heatmap(r, o)) }
+
+// ShowLines displays Lines(r, o) in GoNB.
+func ShowLines(r *lensnb.Result, o LinesOptions) error { return Show(Lines(r, o)) }
+
+// ShowStatic displays the static heatmap in GoNB: a PNG as an image output
+// (gonbui.DisplayPNG), an SVG as an <img> (which also survives HTML export).
+func ShowStatic(r *lensnb.Result, o StaticOptions, format Format) error {
+	im, err := StaticHeatmap(r, o, format)
+	if err != nil {
+		return err
+	}
+	if format == PNG {
+		displayPNG(im.Data)
+		return nil
+	}
+	return Show(im)
+}
