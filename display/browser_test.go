@@ -2,101 +2,22 @@ package display
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/logitlens-go/logitlens/internal/browsercheck"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
-// The browser test renders pages, opens them offline in headless Debian chromium
-// through scripts/browsercheck/check.js (node + playwright-core, installed by
-// scripts/install-browser.sh) and judges the JSON verdict here. It is skipped
-// when chromium, node or playwright-core is missing, unless CI=true.
-
-type verdict struct {
-	OK      bool         `json:"ok"`
-	Error   string       `json:"error"`
-	Browser string       `json:"browser"`
-	Pages   []pageResult `json:"pages"`
-}
-
-type pageResult struct {
-	Name          string          `json:"name"`
-	Dialogs       []string        `json:"dialogs"`
-	PageErrors    []string        `json:"pageErrors"`
-	ConsoleErrors []string        `json:"consoleErrors"`
-	Blocked       []string        `json:"blocked"`
-	Hovers        []hoverResult   `json:"hovers"`
-	Screenshots   []string        `json:"screenshots"`
-	LoadMs        int             `json:"loadMs"`
-	Charts        []chartResult   `json:"charts"`
-	Pwned         *string         `json:"pwned"`
-	AMDCalls      []string        `json:"amdCalls"`
-	RequireCalls  json.RawMessage `json:"requireCalls"`
-	Injected      int             `json:"injected"`
-}
-
-type chartResult struct {
-	ID            string     `json:"id"`
-	Ready         bool       `json:"ready"`
-	Text          string     `json:"text"`
-	Instance      bool       `json:"instance"`
-	XAxis         [][]string `json:"xAxis"`
-	YAxis         [][]string `json:"yAxis"`
-	DataZoom      []any      `json:"dataZoom"`
-	DrawnTexts    []string   `json:"drawnTexts"`
-	ZrRich        int        `json:"zrRich"`
-	CanvasPixels  int        `json:"canvasPixels"`
-	PaintedPixels int        `json:"paintedPixels"`
-	SVGNodes      int        `json:"svgNodes"`
-}
-
-type hoverResult struct {
-	Error   string `json:"error"`
-	Tooltip *struct {
-		Text string `json:"text"`
-		HTML string `json:"html"`
-		Imgs int    `json:"imgs"`
-	} `json:"tooltip"`
-}
-
-type hoverSpec struct {
-	Chart      int     `json:"chart"`
-	Grid       *int    `json:"grid,omitempty"`
-	X          float64 `json:"x"`
-	Y          float64 `json:"y"`
-	Screenshot string  `json:"screenshot,omitempty"`
-}
-
-type pageSpec struct {
-	Name          string      `json:"name"`
-	File          string      `json:"file"`
-	Hover         []hoverSpec `json:"hover,omitempty"`
-	AllowRequests []string    `json:"allowRequests,omitempty"`
-	Height        int         `json:"height,omitempty"`
-}
-
-// browserTools returns node's path, or why the browser test cannot run.
-func browserTools(root string) (string, error) {
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		return "", fmt.Errorf("no /usr/bin/chromium (run scripts/install-browser.sh)")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return "", fmt.Errorf("no node in PATH")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core", "package.json")); err != nil {
-		return "", fmt.Errorf("no node_modules/playwright-core (run scripts/install-browser.sh)")
-	}
-	return node, nil
-}
+// The browser test renders pages and opens them offline in headless Debian
+// chromium through internal/browsercheck (scripts/browsercheck/check.js: node +
+// playwright-core, installed by scripts/install-browser.sh), which also applies
+// the judgements every page must pass; the page-specific ones are here. It is
+// skipped when chromium, node or playwright-core is missing, unless CI=true.
 
 func writeFile(t *testing.T, path, s string) string {
 	t.Helper()
@@ -148,20 +69,9 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := browserTools(root)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but the browser test cannot run: %v", err)
-		}
-		t.Skipf("browser test skipped: %v", err)
-	}
+	root := browsercheck.Need(t) // skips (fails under CI=true) before rendering anything
 	dir := t.TempDir()
-	shots := filepath.Join(root, "out", "test-screenshots")
-	var pages []pageSpec
+	var pages []browsercheck.Page
 	grid0 := 0
 
 	// 1. A readable 13×20 heatmap page (what the CLI's --html writes), plus a
@@ -178,8 +88,8 @@ func TestBrowser(t *testing.T) {
 	if err := WritePage(&buf, "logit lens 13×20", hm, hmGen); err != nil {
 		t.Fatal(err)
 	}
-	pages = append(pages, pageSpec{Name: "heatmap-13x20", File: writeFile(t, filepath.Join(dir, "plain.html"), buf.String()),
-		Hover: []hoverSpec{{Chart: 0, X: 3, Y: 12, Screenshot: "hover"}, {Chart: 1, X: 2, Y: 5}}})
+	pages = append(pages, browsercheck.Page{Name: "heatmap-13x20", File: writeFile(t, filepath.Join(dir, "plain.html"), buf.String()),
+		Hover: []browsercheck.Hover{{Chart: 0, X: 3, Y: 12, Screenshot: "hover"}, {Chart: 1, X: 2, Y: 5}}})
 
 	// 2. Hostile tokens everywhere: heatmap, lines, top-k table, static SVG.
 	hostile := SampleResult(12, 20, true, 2)
@@ -192,13 +102,13 @@ func TestBrowser(t *testing.T) {
 	if err := WritePage(&buf, HostileToken, hostileHM, Lines(hostile, LinesOptions{}), TopKTable(hostile, 12, 0), svg); err != nil {
 		t.Fatal(err)
 	}
-	pages = append(pages, pageSpec{Name: "hostile", File: writeFile(t, filepath.Join(dir, "hostile.html"), buf.String()), Height: 1600,
-		Hover: []hoverSpec{{Chart: 0, X: 0, Y: 12, Screenshot: "hover"}, {Chart: 0, X: 3, Y: 0}, {Chart: 1, Grid: &grid0, X: 6, Y: 0.5}}})
+	pages = append(pages, browsercheck.Page{Name: "hostile", File: writeFile(t, filepath.Join(dir, "hostile.html"), buf.String()), Height: 1600,
+		Hover: []browsercheck.Hover{{Chart: 0, X: 0, Y: 12, Screenshot: "hover"}, {Chart: 0, X: 3, Y: 0}, {Chart: 1, Grid: &grid0, X: 6, Y: 0.5}}})
 
 	// 3. Jupyter Notebook classic: RequireJS's define.amd present, two inline fragments.
 	nb1, nb2 := Heatmap(plain, HeatmapOptions{}), Heatmap(hostile, HeatmapOptions{Metric: lensnb.MetricEntropy})
-	pages = append(pages, pageSpec{Name: "notebook-fake-amd", File: writeFile(t, filepath.Join(dir, "amd.html"),
-		notebookPage(fakeAMD, mustHTML(t, nb1), mustHTML(t, nb2))), Hover: []hoverSpec{{Chart: 1, X: 0, Y: 3}}})
+	pages = append(pages, browsercheck.Page{Name: "notebook-fake-amd", File: writeFile(t, filepath.Join(dir, "amd.html"),
+		notebookPage(fakeAMD, mustHTML(t, nb1), mustHTML(t, nb2))), Hover: []browsercheck.Hover{{Chart: 1, X: 0, Y: 3}}})
 
 	// 3b. JupyterLab's way: the output HTML goes into a detached node with
 	// innerHTML, its scripts are replaced by fresh ones (innerHTML does not run
@@ -222,8 +132,8 @@ window.addEventListener("load", function () {
 });
 </script></body></html>
 `
-	pages = append(pages, pageSpec{Name: "jupyterlab-like", File: writeFile(t, filepath.Join(dir, "lab.html"), labPage),
-		Hover: []hoverSpec{{Chart: 0, X: 1, Y: 12}}})
+	pages = append(pages, browsercheck.Page{Name: "jupyterlab-like", File: writeFile(t, filepath.Join(dir, "lab.html"), labPage),
+		Hover: []browsercheck.Hover{{Chart: 0, X: 1, Y: 12}}})
 
 	// 4. The real RequireJS, when installed: inline, and CDN mode through require().
 	requireJS := filepath.Join(root, "node_modules", "requirejs", "require.js")
@@ -232,14 +142,14 @@ window.addEventListener("load", function () {
 		haveRequireJS = true
 		rjsURL := "file://" + requireJS
 		head := fmt.Sprintf("<script src=%q></script>\n", rjsURL)
-		pages = append(pages, pageSpec{Name: "notebook-requirejs", File: writeFile(t, filepath.Join(dir, "rjs.html"),
+		pages = append(pages, browsercheck.Page{Name: "notebook-requirejs", File: writeFile(t, filepath.Join(dir, "rjs.html"),
 			notebookPage(head, mustHTML(t, Heatmap(plain, HeatmapOptions{})))), AllowRequests: []string{rjsURL}})
 		localECharts := "file://" + filepath.Join(root, "display", "assets", "echarts.min.js")
 		saved := CDNURL
 		CDNURL = localECharts
 		cdn := mustHTML(t, Heatmap(plain, HeatmapOptions{JS: JSCDN}))
 		CDNURL = saved
-		pages = append(pages, pageSpec{Name: "notebook-requirejs-cdn", File: writeFile(t, filepath.Join(dir, "rjs-cdn.html"),
+		pages = append(pages, browsercheck.Page{Name: "notebook-requirejs-cdn", File: writeFile(t, filepath.Join(dir, "rjs-cdn.html"),
 			notebookPage(head, cdn)), AllowRequests: []string{rjsURL, localECharts}})
 	} else if os.Getenv("CI") == "true" {
 		t.Errorf("CI=true but %s is missing (run scripts/install-browser.sh)", requireJS)
@@ -256,9 +166,9 @@ window.addEventListener("load", function () {
 		offline := mustHTML(t, Heatmap(plain, HeatmapOptions{JS: JSCDN}))
 		CDNURL = saved
 		pages = append(pages,
-			pageSpec{Name: "cdn-script", File: writeFile(t, filepath.Join(dir, "cdn.html"), notebookPage("", cdn)),
+			browsercheck.Page{Name: "cdn-script", File: writeFile(t, filepath.Join(dir, "cdn.html"), notebookPage("", cdn)),
 				AllowRequests: []string{localECharts}},
-			pageSpec{Name: "cdn-offline", File: writeFile(t, filepath.Join(dir, "cdn-offline.html"), notebookPage("", offline))})
+			browsercheck.Page{Name: "cdn-offline", File: writeFile(t, filepath.Join(dir, "cdn-offline.html"), notebookPage("", offline))})
 	}
 
 	// 5. A long prompt: 13×1024 scrolls and zooms.
@@ -268,63 +178,18 @@ window.addEventListener("load", function () {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages = append(pages, pageSpec{Name: "heatmap-13x1024", File: writeFile(t, filepath.Join(dir, "long.html"), longPage),
-		Hover: []hoverSpec{{Chart: 0, X: 5, Y: 12}}})
+	pages = append(pages, browsercheck.Page{Name: "heatmap-13x1024", File: writeFile(t, filepath.Join(dir, "long.html"), longPage),
+		Hover: []browsercheck.Hover{{Chart: 0, X: 5, Y: 12}}})
 
-	spec, _ := json.Marshal(map[string]any{"screenshotDir": shots, "pages": pages})
-	specFile := writeFile(t, filepath.Join(dir, "spec.json"), string(spec))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "scripts", "browsercheck", "check.js"), specFile)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var v verdict
-	if jerr := json.Unmarshal(bytes.TrimSpace(out), &v); jerr != nil {
-		t.Fatalf("check.js: %v / %v\nstdout: %.2000s\nstderr: %.2000s", err, jerr, out, stderr.String())
-	}
-	if !v.OK {
-		t.Fatalf("check.js failed: %s\nstderr: %.2000s", v.Error, stderr.String())
-	}
-	t.Logf("browser: chromium %s", v.Browser)
-	byName := map[string]pageResult{}
-	for _, p := range v.Pages {
-		byName[p.Name] = p
-		for _, s := range p.Screenshots {
-			t.Logf("screenshot: %s", s)
-		}
+	byName := browsercheck.Run(t, "", pages)
+	for _, pg := range pages {
+		p := byName[pg.Name]
 		if p.Name == "cdn-offline" { // judged below
 			continue
 		}
-		// Every page: nothing ran that should not have, nothing left the machine.
-		if p.Pwned != nil || len(p.Dialogs) > 0 || p.Injected > 0 {
-			pwned := "unset"
-			if p.Pwned != nil {
-				pwned = *p.Pwned
-			}
-			t.Errorf("%s: a token ran code: window.__pwned=%s dialogs=%q injected elements=%d", p.Name, pwned, p.Dialogs, p.Injected)
-		}
-		if len(p.PageErrors) > 0 || len(p.ConsoleErrors) > 0 {
-			t.Errorf("%s: page errors %q, console errors %q", p.Name, p.PageErrors, p.ConsoleErrors)
-		}
-		if len(p.Blocked) > 0 {
-			t.Errorf("%s: the page tried the network: %q", p.Name, p.Blocked)
-		}
-		for i, c := range p.Charts {
-			if !c.Ready || !c.Instance {
-				t.Errorf("%s: chart %d not drawn (ready=%v instance=%v text=%.200q)", p.Name, i, c.Ready, c.Instance, c.Text)
-			}
-			if c.SVGNodes == 0 && (c.CanvasPixels == 0 || c.PaintedPixels < c.CanvasPixels/50) {
-				t.Errorf("%s: chart %d canvas looks blank: %d of %d pixels painted", p.Name, i, c.PaintedPixels, c.CanvasPixels)
-			}
-		}
-		for i, h := range p.Hovers {
-			if h.Error != "" || h.Tooltip == nil {
-				t.Errorf("%s: hover %d showed no tooltip (%s)", p.Name, i, h.Error)
-			} else if h.Tooltip.Imgs != 0 {
-				t.Errorf("%s: hover %d tooltip has markup from a token: %s", p.Name, i, h.Tooltip.HTML)
-			}
-		}
+		// Every page: nothing ran that should not have, nothing left the machine,
+		// every chart drawn, every hover showed a tooltip of text.
+		browsercheck.CheckPage(t, p)
 	}
 	want := []string{"heatmap-13x20", "hostile", "notebook-fake-amd", "jupyterlab-like", "cdn-script", "cdn-offline", "heatmap-13x1024"}
 	if haveRequireJS {
@@ -443,11 +308,4 @@ window.addEventListener("load", function () {
 	if tip := p.Hovers[0].Tooltip; tip != nil && !strings.Contains(tip.Text, "position 5") {
 		t.Errorf("heatmap-13x1024: tooltip:\n%s", tip.Text)
 	}
-	t.Logf("load times: %v", func() map[string]int {
-		m := map[string]int{}
-		for _, p := range v.Pages {
-			m[p.Name] = p.LoadMs
-		}
-		return m
-	}())
 }
