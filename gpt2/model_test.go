@@ -14,38 +14,24 @@ import (
 	"github.com/logitlens-go/logitlens/internal/fixture"
 )
 
-var (
-	tinyOnce  sync.Once
-	tinyDir   string
-	tinyModel *gpt2.Model
-	tinyErr   error
-)
+// tinyDir is the shared 2-layer fixture (random weights, real tokenizer), cached on disk.
+var tinyDir string
 
-// tiny returns a shared 2-layer fixture model with the real GPT-2 tokenizer.
+var loadTiny = sync.OnceValues(func() (m *gpt2.Model, err error) {
+	if tinyDir, err = fixture.Cached(fixture.Tiny()); err == nil {
+		m, err = gpt2.LoadDir(tinyDir)
+	}
+	return m, err
+})
+
+// tiny returns the shared fixture model.
 func tiny(t testing.TB) *gpt2.Model {
 	t.Helper()
-	tinyOnce.Do(func() {
-		tinyDir, tinyErr = os.MkdirTemp("", "gpt2-tiny-")
-		if tinyErr != nil {
-			return
-		}
-		if tinyErr = fixture.Write(tinyDir, fixture.Tiny()); tinyErr != nil {
-			return
-		}
-		tinyModel, tinyErr = gpt2.LoadDir(tinyDir)
-	})
-	if tinyErr != nil {
-		t.Fatal(tinyErr)
+	m, err := loadTiny()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return tinyModel
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if tinyDir != "" {
-		os.RemoveAll(tinyDir)
-	}
-	os.Exit(code)
+	return m
 }
 
 func maxAbsDiff(a, b []float32) float64 {

@@ -3,7 +3,6 @@ package lensnb_test
 import (
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,35 +13,23 @@ import (
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
-var (
-	once    sync.Once
-	tinyDir string
-	tinyM   *gpt2.Model
-	tinyErr error
-)
+// tinyDir is the shared 2-layer fixture (random weights, real tokenizer), cached on disk.
+var tinyDir string
+
+var loadTiny = sync.OnceValues(func() (m *gpt2.Model, err error) {
+	if tinyDir, err = fixture.Cached(fixture.Tiny()); err == nil {
+		m, err = gpt2.LoadDir(tinyDir)
+	}
+	return m, err
+})
 
 func tiny(t testing.TB) *gpt2.Model {
 	t.Helper()
-	once.Do(func() {
-		if tinyDir, tinyErr = os.MkdirTemp("", "lens-tiny-"); tinyErr != nil {
-			return
-		}
-		if tinyErr = fixture.Write(tinyDir, fixture.Tiny()); tinyErr == nil {
-			tinyM, tinyErr = gpt2.LoadDir(tinyDir)
-		}
-	})
-	if tinyErr != nil {
-		t.Fatal(tinyErr)
+	m, err := loadTiny()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return tinyM
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if tinyDir != "" {
-		os.RemoveAll(tinyDir)
-	}
-	os.Exit(code)
+	return m
 }
 
 type refCell struct {

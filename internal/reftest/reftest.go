@@ -11,29 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/logitlens-go/logitlens/internal/browsercheck"
 )
 
 // Python is Debian's interpreter, where python3-torch lives.
 const Python = "/usr/bin/python3"
 
 // Root returns the repository root (the folder holding go.mod).
-func Root(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("reftest: no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-}
+func Root(t testing.TB) string { return browsercheck.Root(t) }
 
 // Require skips (or, under CI, fails) the test when PyTorch is not installed.
 func Require(t testing.TB) {
