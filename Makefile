@@ -28,5 +28,15 @@ vet:
 test: deps vet
 	go test -count=1 -timeout 45m ./...
 
+# bench times this project against PyTorch (reference/bench_torch.py, installed by
+# scripts/install-reference.sh) on a GPT-2-small-shaped model: see BENCHMARKS.md.
 bench:
+	bash scripts/install-reference.sh
 	go run ./cmd/bench
+
+# notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), then
+# opens the practicum's notebooks. The model comes from LOGITLENS_MODEL (default
+# gpt2; LOGITLENS_MODEL=tiny make notebook runs offline on random weights).
+notebook:
+	bash scripts/install-jupyter.sh
+	jupyter notebook --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)

@@ -1,0 +1,22 @@
+// Package exercises is the Go side of the practicum's notebooks (notebooks/*.ipynb,
+// in Russian): the checkers of the seven tasks of Part 1 and the little plumbing
+// the notebooks share, so that their cells stay short.
+//
+//   - Model / LoadModel: the one place that picks the notebooks' model, from the
+//     environment variable LOGITLENS_MODEL ("gpt2" by default; a folder; or the
+//     random-weights fixtures "tiny", "demo" and "small", clearly labelled).
+//   - Task1 … Task7: each takes the student's answer and the model or the
+//     generation, computes the expected answer from them, prints «✓ Верно…» or a
+//     hint (what to look at, never the answer) and reports whether it was right.
+//   - Remember, CourseGeneration, CourseLens: a disk cache for values that are
+//     slow to recompute (a GoNB cell is a fresh program every time it runs), and
+//     the course's generation and lens kept in it.
+//   - Must and Check: errors end the cell's program with a message, so that
+//     cells need no error plumbing.
+//   - LMHead, ShiftAgreement, ConfidenceProfile, Compare, Top1Grid, PatchSweep,
+//     Softmax, KL: small helpers for the lens by hand, for checking the course's
+//     conclusions on the data, for making two lenses agree and for activation
+//     patching.
+//
+// Checkers print to Output (os.Stdout when nil), which is what a GoNB cell shows.
+package exercises

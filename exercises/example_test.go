@@ -1,0 +1,77 @@
+package exercises_test
+
+import (
+	"fmt"
+
+	"github.com/logitlens-go/logitlens/exercises"
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lensnb"
+)
+
+// The notebooks take their model from LOGITLENS_MODEL; "tiny" is a random-weights
+// model with GPT-2's tokenizer, so these examples run offline.
+func ExampleLoadModelFrom() {
+	m := exercises.Must(exercises.LoadModelFrom("tiny"))
+	fmt.Println(m.Ref, exercises.IsRandom(m))
+	// Output: tiny (случайные веса) true
+}
+
+func ExampleTask1() {
+	m := exercises.Must(exercises.LoadModelFrom("tiny"))
+	exercises.Task1(len(m.Modules()), m)  // a right answer
+	exercises.Task1(m.Config.NLayer+5, m) // a wrong one: a hint, not the answer
+	// Output:
+	// ✓ Верно! У GPT2LMHeadModel 2 модуля верхнего уровня: transformer и lm_head. Всё остальное (эмбеддинги, блоки, ln_f) вложено в transformer.
+	// ✗ Задание 1: ответ 7 пока не верен.
+	//   Подсказка: напечатайте m.Modules() — это аналог model._modules в PyTorch: только прямые потомки модели, без вложенных слоёв — и посчитайте элементы (len). (Ваш ответ больше правильного.)
+}
+
+func ExampleTask2() {
+	m := exercises.Must(exercises.LoadModelFrom("tiny"))
+	s := m.Summary(4)
+	exercises.Task2(s.UniqueParams, m) // the unique count is not what torchinfo prints
+	exercises.Task2(s.TotalParams, m)
+	// Output:
+	// ✗ Задание 2: ответ 1,635,744 пока не верен.
+	//   Подсказка: это число уникальных весов. torchinfo (и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: возьмите строку «Total params».
+	// ✓ Верно! Всего 3,243,968 параметров по счёту torchinfo. Уникальных из них 1,635,744: матрица lm_head общая с wte (1,608,224 веса), и torchinfo считает её дважды.
+}
+
+func ExampleTask7() {
+	m := exercises.Must(exercises.LoadModelFrom("tiny"))
+	ids := exercises.Must(m.Tokenizer.Encode(exercises.Prompt))
+	gen := exercises.Must(m.Generate(ids, gpt2.GenerateOptions{MaxLength: exercises.MaxLength, MinLength: exercises.MaxLength}))
+	exercises.Task5(len(gen.Generated()), gen)
+	exercises.Task6(len(gen.Sequence), gen)
+	exercises.Task7(len(gen.Steps)*len(gen.Steps[0].HiddenStates), gen)
+	// Output:
+	// ✓ Верно! После 4 входных токенов модель дописала 10 новых.
+	// ✓ Верно! Генерация вернула 14 токенов: 4 входных и 10 новых.
+	// ✓ Верно! 10 шагов × 3 состояния = 30 проекций: по одной на каждое скрытое состояние каждого шага (на шаге 0 берём последнюю позицию промпта).
+}
+
+// Remember keeps a slow value on disk, so that re-running a notebook cell (a new
+// program each time) does not compute it again.
+func ExampleRemember() {
+	m := exercises.Must(exercises.LoadModelFrom("tiny"))
+	for i := 0; i < 2; i++ {
+		n := exercises.Must(exercises.Remember(m, "example", func() (int, error) {
+			fmt.Println("computing…")
+			return 42, nil
+		}))
+		fmt.Println(n)
+	}
+	// Output:
+	// computing…
+	// 42
+	// 42
+}
+
+func ExampleShiftAgreement() {
+	m := exercises.Must(exercises.LoadModelFrom("tiny"))
+	gen := exercises.Must(exercises.CourseGeneration(m))
+	r := exercises.Must(lensnb.FromGeneration(m, gen, lensnb.Options{NoFinalNorm: true}))
+	sh := exercises.ShiftAgreement(r)
+	fmt.Println(sh.Pairs, "pairs of columns,", sh.Columns, "columns")
+	// Output: 9 pairs of columns, 10 columns
+}

@@ -1,0 +1,401 @@
+package exercises
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lensnb"
+)
+
+// TestMain keeps the fixtures and Remember's values in a temporary cache.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "exercises-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("LOGITLENS_CACHE", dir)
+	os.Setenv(EnvModel, "tiny")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// tiny loads the tiny random-weights model and the course's generation on it.
+func tiny(t *testing.T) (*gpt2.Model, *gpt2.Generation) {
+	t.Helper()
+	m, err := LoadModelFrom("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := m.Tokenizer.Encode(Prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxLength: MaxLength, MinLength: MaxLength})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, gen
+}
+
+// capture runs f with Output redirected and returns what it printed.
+func capture(f func()) string {
+	var buf bytes.Buffer
+	old := Output
+	Output = &buf
+	defer func() { Output = old }()
+	f()
+	return buf.String()
+}
+
+func TestCheckers(t *testing.T) {
+	m, gen := tiny(t)
+	cfg, s := m.Config, m.Summary(0)
+	steps, perStep := len(gen.Steps), len(gen.Steps[0].HiddenStates)
+	type checker func(answer int) bool
+	onModel := func(f func(int, *gpt2.Model) bool) checker { return func(a int) bool { return f(a, m) } }
+	onGen := func(f func(int, *gpt2.Generation) bool) checker { return func(a int) bool { return f(a, gen) } }
+
+	tests := []struct {
+		name  string
+		check checker
+		want  int   // computed from the model here too, independently of the checker
+		wrong []int // answers that must be rejected with a hint
+		hint  []string
+	}{
+		{"1 modules", onModel(Task1), 2, []int{3, len(s.Rows), 0},
+			[]string{"m.Modules()", "строки карточки", "m.Modules()"}},
+		{"2 params", onModel(Task2), s.UniqueParams + cfg.VocabSize*cfg.NEmbd, []int{s.UniqueParams, s.TiedParams, 12345},
+			[]string{"уникальных", "одной матрицы", "Total params"}},
+		{"3 blocks", onModel(Task3), cfg.NLayer, []int{cfg.NLayer + 1, cfg.NHead, 100},
+			[]string{"скрытые состояния", "голов", "h.N"}},
+		{"4 outputs", onModel(Task4), cfg.VocabSize, []int{cfg.NEmbd, cfg.NPositions, cfg.VocabSize - 1, 7},
+			[]string{"n_embd", "n_positions", "с нуля", "Output Shape"}},
+		{"5 new tokens", onGen(Task5), MaxLength - 4, []int{MaxLength, 4, 1},
+			[]string{"всей последовательности", "входных", "gen.PromptLen"}},
+		{"6 total tokens", onGen(Task6), MaxLength, []int{MaxLength - 4, 4, 99},
+			[]string{"только новые", "только вход", "gen.Sequence"}},
+		{"7 projections", onGen(Task7), steps * (cfg.NLayer + 1), []int{steps, perStep, steps * cfg.NLayer, 4*perStep + (steps-1)*perStep, 1},
+			[]string{"наборов", "в одном наборе", "после эмбеддингов", "по всем позициям", "перемножьте"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ok bool
+			out := capture(func() { ok = tc.check(tc.want) })
+			if !ok || !strings.HasPrefix(out, "✓ Верно!") {
+				t.Errorf("right answer %d: ok=%v, printed %q", tc.want, ok, out)
+			}
+			answer := regexp.MustCompile(fmt.Sprintf(`(^|[^\w,])%d([^\w,]|$)`, tc.want))
+			for i, wrong := range tc.wrong {
+				out := capture(func() { ok = tc.check(wrong) })
+				if ok {
+					t.Errorf("wrong answer %d accepted: %q", wrong, out)
+				}
+				if !strings.HasPrefix(out, "✗ Задание") || !strings.Contains(out, "Подсказка:") || !strings.Contains(out, tc.hint[i]) {
+					t.Errorf("wrong answer %d: want a hint mentioning %q, got %q", wrong, tc.hint[i], out)
+				}
+				if answer.MatchString(out) || strings.Contains(out, gpt2.Thousands(tc.want)) && tc.want >= 1000 {
+					t.Errorf("wrong answer %d: the hint gives the answer %d away: %q", wrong, tc.want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckersNil(t *testing.T) {
+	checks := []func() bool{
+		func() bool { return Task1(2, nil) }, func() bool { return Task2(2, nil) },
+		func() bool { return Task3(2, nil) }, func() bool { return Task4(2, nil) },
+		func() bool { return Task5(2, nil) }, func() bool { return Task6(2, nil) },
+		func() bool { return Task7(2, nil) },
+	}
+	for i, c := range checks {
+		var ok bool
+		out := capture(func() { ok = c() })
+		if ok || !strings.Contains(out, "не передана") {
+			t.Errorf("task %d with nil: ok=%v, %q", i+1, ok, out)
+		}
+	}
+}
+
+func TestTask7NoHiddenStates(t *testing.T) {
+	m, _ := tiny(t)
+	gen, err := m.Generate([]int{1, 2}, gpt2.GenerateOptions{MaxNewTokens: 3, NoHiddenStates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := capture(func() {
+		if Task7(0, gen) {
+			t.Error("accepted")
+		}
+	})
+	if !strings.Contains(out, "NoHiddenStates") {
+		t.Errorf("got %q", out)
+	}
+}
+
+func TestLoadModel(t *testing.T) {
+	for _, name := range []string{"tiny", " TINY "} {
+		m, err := LoadModelFrom(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !IsRandom(m) || !strings.Contains(m.Ref, "случайные веса") || !strings.Contains(Describe(m), "⚠") {
+			t.Errorf("%q: not labelled as random: Ref=%q, %s", name, m.Ref, Describe(m))
+		}
+	}
+	t.Setenv(EnvModel, "tiny")
+	if m, err := LoadModel(); err != nil || !IsRandom(m) {
+		t.Fatalf("LoadModel with %s=tiny: %v", EnvModel, err)
+	}
+}
+
+func TestLoadModelMissing(t *testing.T) {
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	for _, ref := range []string{"gpt2", t.TempDir() + "/nothing-here"} {
+		_, err := LoadModelFrom(ref)
+		var le *LoadError
+		if !errors.As(err, &le) {
+			t.Fatalf("%s: want a *LoadError, got %v", ref, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{"%env LOGITLENS_MODEL=/путь/к/папке", "HF_ENDPOINT", "%env LOGITLENS_MODEL=tiny", "demo"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: the message does not say %q:\n%s", ref, want, msg)
+			}
+		}
+	}
+}
+
+func TestModelExitsWithAdvice(t *testing.T) {
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv(EnvModel, "gpt2")
+	var stderr bytes.Buffer
+	code := -1
+	oldExit, oldErr := exit, errOut
+	exit, errOut = func(c int) { code = c }, &stderr
+	defer func() { exit, errOut = oldExit, oldErr }()
+	modelOnce, model, modelErr = new(sync.Once), nil, nil
+	defer func() { modelOnce, model, modelErr = new(sync.Once), nil, nil }()
+
+	if Model() != nil || code != 1 || !strings.Contains(stderr.String(), "Что сделать") {
+		t.Errorf("exit code %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestMust(t *testing.T) {
+	var stderr bytes.Buffer
+	code := -1
+	oldExit, oldErr := exit, errOut
+	exit, errOut = func(c int) { code = c }, &stderr
+	defer func() { exit, errOut = oldExit, oldErr }()
+	if v := Must(7, nil); v != 7 || code != -1 {
+		t.Errorf("Must(7, nil) = %d, exit %d", v, code)
+	}
+	Must(0, errors.New("boom"))
+	if code != 1 || !strings.Contains(stderr.String(), "Ошибка: boom") {
+		t.Errorf("exit %d, %q", code, stderr.String())
+	}
+	code = -1
+	Check(nil)
+	if code != -1 {
+		t.Error("Check(nil) ended the program")
+	}
+	Check(errors.New("bang"))
+	if code != 1 || !strings.Contains(stderr.String(), "Ошибка: bang") {
+		t.Errorf("Check: exit %d, %q", code, stderr.String())
+	}
+}
+
+func TestRemember(t *testing.T) {
+	m, _ := tiny(t)
+	calls := 0
+	f := func() ([]int, error) { calls++; return []int{1, 2, 3}, nil }
+	for i := 0; i < 2; i++ {
+		v, err := Remember(m, "test-key", f)
+		if err != nil || len(v) != 3 || v[2] != 3 {
+			t.Fatalf("Remember = %v, %v", v, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("computed %d times, want once", calls)
+	}
+	if _, err := Remember(m, "other-key", f); err != nil || calls != 2 {
+		t.Errorf("a different key must be computed: calls=%d err=%v", calls, err)
+	}
+	if _, err := Remember(m, "failing", func() (int, error) { return 0, errors.New("no") }); err == nil {
+		t.Error("the error of fn must be returned")
+	}
+
+	gen, err := CourseGeneration(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := CourseGeneration(m)
+	if err != nil || fmt.Sprint(again.Sequence) != fmt.Sprint(gen.Sequence) || len(again.Steps[3].HiddenStates) != m.Config.NLayer+1 {
+		t.Fatalf("remembered generation differs: %v vs %v (%v)", again.Sequence, gen.Sequence, err)
+	}
+	if err := Forget(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Remember(m, "test-key", f); err != nil || calls != 3 {
+		t.Errorf("after Forget the value must be computed again: calls=%d", calls)
+	}
+}
+
+func TestLMHeadByHand(t *testing.T) {
+	m, gen := tiny(t)
+	w, err := LMHead(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Shape[0] != m.Config.VocabSize || w.Shape[1] != m.Config.NEmbd {
+		t.Fatalf("lm_head shape %v", w.Shape)
+	}
+	h := gen.Steps[1].HiddenStates[1] // [1, d]
+	want, err := lensnb.DecodeLogits(m, h, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Config.NEmbd
+	for v := 0; v < m.Config.VocabSize; v += 997 {
+		var z float32
+		for i := 0; i < d; i++ {
+			z += w.Data[v*d+i] * h.Data[i]
+		}
+		if diff := z - want.Data[v]; diff > 1e-4 || diff < -1e-4 {
+			t.Fatalf("token %d: by hand %g, DecodeLogits %g", v, z, want.Data[v])
+		}
+	}
+}
+
+func TestConclusionsAndCompare(t *testing.T) {
+	m, gen := tiny(t)
+	r, err := lensnb.FromGeneration(m, gen, lensnb.Options{NoFinalNorm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := ShiftAgreement(r)
+	if sh.Pairs != len(r.Columns)-1 || sh.Columns != len(r.Columns) || !strings.Contains(sh.String(), "вывод 1") {
+		t.Errorf("shift %+v: %s", sh, sh)
+	}
+	p := ConfidenceProfile(r)
+	total := 0
+	for _, n := range p.PeakCount {
+		total += n
+	}
+	if len(p.Mean) != len(r.States) || total != len(r.Columns) || !strings.Contains(p.String(), "вывод 2") {
+		t.Errorf("profile %+v", p)
+	}
+
+	// The prompt lens without ln_f over the generated sequence is the generation
+	// lens: the course's two lenses agree once they decode the same states.
+	seq := gen.Sequence[:len(gen.Sequence)-1]
+	pr, err := lensnb.PromptIDs(m, seq, lensnb.Options{NoFinalNorm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, err := Compare(pr, gen.PromptLen-1, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ag.SameTop1 != ag.Cells || ag.MaxProbDiff > 1e-4 {
+		t.Errorf("lenses disagree: %s", ag)
+	}
+	if _, err := Compare(pr, 10, r); err == nil {
+		t.Error("Compare past the last column must fail")
+	}
+	grid := Top1Grid(r)
+	if strings.Count(grid, "\n") != len(r.States)+1 || !strings.Contains(grid, "blocks.1") {
+		t.Errorf("grid:\n%s", grid)
+	}
+}
+
+func TestVisible(t *testing.T) {
+	if got := Visible(" cats\n"); got != "␣cats↵" {
+		t.Errorf("Visible = %q", got)
+	}
+}
+
+func TestPatchSweep(t *testing.T) {
+	m, _ := tiny(t)
+	p, err := PatchSweep(m, "Are cats good?", "Are dogs good?", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Share) != m.Config.NLayer || p.KL <= 0 {
+		t.Fatalf("sweep %+v", p)
+	}
+	// The last block's output at position 1 reaches the last position through no
+	// later attention: patching it changes nothing.
+	if s := p.Share[m.Config.NLayer-1]; s > 1e-4 || s < -1e-4 {
+		t.Errorf("patching the last block at an earlier position: share %g, want 0", s)
+	}
+	// At the last position, the last block's output is the whole prediction.
+	q, err := PatchSweep(m, "Are cats good?", "Are dogs good?", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := q.Share[m.Config.NLayer-1]; s < 1-1e-4 {
+		t.Errorf("patching the last block at the last position: share %g, want 1", s)
+	}
+	if !strings.Contains(q.String(), "блок  1") {
+		t.Errorf("table:\n%s", q)
+	}
+	if _, err := PatchSweep(m, "Are cats good?", "Are cats very good?", 1); err == nil {
+		t.Error("prompts of different lengths must be refused")
+	}
+	if _, err := PatchSweep(m, "Are cats good?", "Are cats good?", 1); err == nil {
+		t.Error("identical prompts must be refused")
+	}
+	if _, err := PatchSweep(m, "Are cats good?", "Are dogs good?", 9); err == nil {
+		t.Error("a position past the prompt must be refused")
+	}
+}
+
+func TestCourseLens(t *testing.T) {
+	m, _ := tiny(t)
+	r, err := CourseLens(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := CourseLens(m) // from the cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FinalNorm || len(r.Columns) != MaxLength-4 || len(r.States) != m.Config.NLayer+1 ||
+		fmt.Sprint(r.Top1()) != fmt.Sprint(again.Top1()) {
+		t.Errorf("course lens: final norm %v, %d columns, %d states", r.FinalNorm, len(r.Columns), len(r.States))
+	}
+}
+
+func TestSoftmaxKL(t *testing.T) {
+	p := Softmax([]float32{1000, 1000, -1000})
+	if math.Abs(p[0]-0.5) > 1e-12 || p[2] != 0 {
+		t.Errorf("softmax %v", p)
+	}
+	if KL(p, p) != 0 || KL([]float64{1, 0}, []float64{0.5, 0.5}) < 0.69 {
+		t.Error("KL")
+	}
+}
+
+func TestLargeModel(t *testing.T) {
+	t.Setenv(EnvLargeModel, "")
+	if LargeModel() != "gpt2-xl" {
+		t.Error(LargeModel())
+	}
+	t.Setenv(EnvLargeModel, "gpt2-medium")
+	if LargeModel() != "gpt2-medium" {
+		t.Error(LargeModel())
+	}
+}

@@ -1,0 +1,210 @@
+package exercises
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/fixture"
+)
+
+const (
+	// EnvModel names the environment variable that chooses the notebooks' model.
+	EnvModel = "LOGITLENS_MODEL"
+	// DefaultModel is used when EnvModel is unset: GPT-2 small from the hub (or
+	// from the Hugging Face cache, when it is there).
+	DefaultModel = "gpt2"
+
+	// Prompt is the course's prompt.
+	Prompt = "Are cats good?"
+	// PromptCyrillic is Part 2's prompt as the course typed it: its first letter
+	// is the Cyrillic «А» (U+0410), not the Latin «A».
+	PromptCyrillic = "\u0410re cats good?"
+	// MaxLength is the length of the course's generation, prompt included.
+	MaxLength = 14
+)
+
+// randomSuffix ends the Ref of every random-weights model, so that tables,
+// charts and JSON made from it say so.
+const randomSuffix = " (случайные веса)"
+
+// RandomModel is a model with random weights and GPT-2's real tokenizer, written
+// on first use into the cache: the notebooks run on it offline, and every
+// checker still computes its answer from it, but its tokens and probabilities
+// are noise.
+type RandomModel struct {
+	Name  string
+	About string
+	Spec  fixture.Spec
+}
+
+// RandomModels are the values of LOGITLENS_MODEL that select a random-weights model.
+var RandomModels = map[string]RandomModel{
+	"tiny":  {"tiny", "2 блока, d=32: проверка механики за секунды", fixture.Tiny()},
+	"demo":  {"demo", "12 блоков, d=128: глубина GPT-2 small", fixture.Demo()},
+	"small": {"small", "все размеры GPT-2 small (12 блоков, d=768)", fixture.Small()},
+}
+
+// IsRandom reports whether m was loaded as one of RandomModels.
+func IsRandom(m *gpt2.Model) bool { return m != nil && strings.HasSuffix(m.Ref, randomSuffix) }
+
+// LoadModel loads the model named by LOGITLENS_MODEL (DefaultModel when unset).
+func LoadModel() (*gpt2.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
+
+// LoadModelFrom loads ref: a name from RandomModels; a hub id ("gpt2",
+// "gpt2-medium", "openai-community/gpt2", …), taken from the Hugging Face cache
+// when it is there and downloaded otherwise; or a local folder in Hugging Face
+// layout. A model that cannot be had is reported by a *LoadError that says, in
+// Russian, what to do.
+func LoadModelFrom(ref string) (*gpt2.Model, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		ref = DefaultModel
+	}
+	if rm, ok := RandomModels[strings.ToLower(ref)]; ok {
+		dir, err := fixture.Cached(rm.Spec)
+		if err != nil {
+			return nil, &LoadError{Ref: ref, Err: err}
+		}
+		m, err := gpt2.LoadDir(dir)
+		if err != nil {
+			return nil, &LoadError{Ref: ref, Err: err}
+		}
+		m.Ref = rm.Name + randomSuffix
+		return m, nil
+	}
+	// The cache (or the folder) first, quietly; then the hub, with a progress bar.
+	m, err := gpt2.LoadWith(ref, gpt2.LoadOptions{Offline: true})
+	if err == nil {
+		return m, nil
+	}
+	if os.Getenv("HF_HUB_OFFLINE") == "" && !looksLikeFolder(ref) {
+		m, err = gpt2.LoadWith(ref, gpt2.LoadOptions{Progress: os.Stderr})
+		if err == nil {
+			return m, nil
+		}
+	}
+	return nil, &LoadError{Ref: ref, Err: err}
+}
+
+func looksLikeFolder(ref string) bool {
+	if strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "~") {
+		return true
+	}
+	st, err := os.Stat(ref)
+	return err == nil && st.IsDir()
+}
+
+// LoadError is a model that could not be loaded; its message lists the ways out.
+type LoadError struct {
+	Ref string
+	Err error
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }
+
+func (e *LoadError) Error() string {
+	var names []string
+	for n := range RandomModels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Не удалось загрузить модель %q (переменная %s).\n", e.Ref, EnvModel)
+	// The cause's first line; the rest is gpt2's advice for the command line.
+	cause, _, _ := strings.Cut(fmt.Sprint(e.Err), "\n")
+	fmt.Fprintf(&b, "Причина: %s\n\n", cause)
+	b.WriteString("Что сделать (подойдёт любой вариант; ядро перезапускать не нужно — %env действует на следующие ячейки):\n")
+	b.WriteString("  1. Модель уже скачана в папку (config.json, model.safetensors, tokenizer.json)?\n")
+	fmt.Fprintf(&b, "     Выполните в ячейке:   %%env %s=/путь/к/папке\n", EnvModel)
+	fmt.Fprintf(&b, "     или до запуска Jupyter: export %s=/путь/к/папке\n", EnvModel)
+	b.WriteString("  2. Есть зеркало Hugging Face Hub? Укажите его, модель скачается один раз в кэш:\n")
+	b.WriteString("     %env HF_ENDPOINT=https://адрес-зеркала   (для закрытых репозиториев ещё HF_TOKEN)\n")
+	b.WriteString("  3. Нет ни сети, ни файлов? Пройдите механику на модели со случайными весами:\n")
+	fmt.Fprintf(&b, "     %%env %s=tiny      (варианты: %s)\n", EnvModel, strings.Join(names, ", "))
+	b.WriteString("     Проверщики посчитают ответы по этой модели, но токены и вероятности будут шумом.")
+	return b.String()
+}
+
+var (
+	modelOnce = new(sync.Once)
+	model     *gpt2.Model
+	modelErr  error
+
+	// exit ends the cell's program; replaced in tests.
+	exit = os.Exit
+	// errOut receives Model's and Must's error reports.
+	errOut io.Writer = os.Stderr
+)
+
+// Model returns the notebooks' model, loading it on the first call of the
+// program (every GoNB cell is a new program, so: once per cell). For a
+// random-weights model it prints a one-line warning. If the model cannot be
+// loaded it prints what to do and ends the cell's program with exit status 1,
+// which Jupyter shows as a failed cell.
+func Model() *gpt2.Model {
+	modelOnce.Do(func() {
+		model, modelErr = LoadModel()
+		if modelErr == nil && IsRandom(model) {
+			fmt.Fprintf(out(), "⚠ Модель %s: токены и вероятности — шум, смотрите на механику.\n", model.Ref)
+		}
+	})
+	if modelErr != nil {
+		fmt.Fprintln(errOut, modelErr)
+		exit(1)
+	}
+	return model
+}
+
+// Describe returns one line about m: its name, size and the backend it runs on.
+func Describe(m *gpt2.Model) string {
+	if m == nil {
+		return "модель не загружена"
+	}
+	c := m.Config
+	s := fmt.Sprintf("%s: %d %s, %d %s внимания, d=%d, словарь %s %s; бэкенд %s", m.Ref,
+		c.NLayer, plural(c.NLayer, "блок", "блока", "блоков"), c.NHead, plural(c.NHead, "голова", "головы", "голов"),
+		c.NEmbd, gpt2.Thousands(c.VocabSize), plural(c.VocabSize, "токен", "токена", "токенов"), m.BackendName)
+	if IsRandom(m) {
+		s += "\n⚠ Веса случайные: механика та же, что у GPT-2, но предсказания бессмысленны, и выводы курса на этой модели не проверить."
+	}
+	return s
+}
+
+// Must returns v, or prints err (in a notebook: under the cell) and ends the
+// cell's program with exit status 1. It keeps cells short:
+//
+//	ids := exercises.Must(m.Tokenizer.Encode(exercises.Prompt))
+func Must[T any](v T, err error) T {
+	if err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			fmt.Fprintln(errOut, le)
+		} else {
+			fmt.Fprintln(errOut, "Ошибка:", err)
+		}
+		exit(1)
+	}
+	return v
+}
+
+// HasGPU reports whether the GoMLX backend runs on a GPU (XLA with CUDA or ROCm).
+func HasGPU() bool {
+	_, name, err := gpt2.Backend()
+	if err != nil {
+		return false
+	}
+	name = strings.ToLower(name)
+	return strings.Contains(name, "cuda") || strings.Contains(name, "rocm") || strings.Contains(name, "gpu")
+}
+
+// Check is Must for calls that return only an error, such as the display
+// functions:
+//
+//	exercises.Check(display.ShowHeatmap(r, display.HeatmapOptions{}))
+func Check(err error) { Must(struct{}{}, err) }

@@ -1,0 +1,21 @@
+// Package notebooks holds the practicum's Jupyter notebooks, in Russian, for the
+// GoNB kernel (no Go code besides this file: the notebooks are the content):
+//
+//   - 01_logit_lens_by_hand.ipynb — Part 1: GPT-2's modules and model card, greedy
+//     generation with hidden states, one projection through lm_head by hand, all
+//     of them with lensnb, the heatmaps, the course's conclusions checked on the
+//     data; the seven tasks with their checkers (package exercises). It is also
+//     the solutions notebook.
+//   - 01_logit_lens_by_hand_student.ipynb — the same with blanks (// Ваш код здесь),
+//     generated from the solutions: go test ./notebooks -run TestStudent -update.
+//   - 02_tracing.ipynb — Part 2: the nnsight-style Trace, the prompt lens with the
+//     final LayerNorm, and why the two lenses disagree (ln_f, positions versus
+//     generated tokens, the Cyrillic «А»), with a cell that makes them agree.
+//   - 03_beyond.ipynb — entropy, KL and rank per layer; resid_mid versus
+//     resid_post; activation patching; a larger GPT-2 when a GPU backend is there.
+//
+// `make notebook` installs Jupyter and GoNB (scripts/install-jupyter.sh) and opens
+// Jupyter here. Each notebook's first code cell points GoNB at this checkout with a
+// go.work (the parent folder, or $LOGITLENS_ROOT). The tests execute every notebook
+// headless with nbconvert on a random-weights model (LOGITLENS_MODEL=tiny).
+package notebooks
