@@ -214,6 +214,9 @@ func StaticHeatmap(r *lensnb.Result, o StaticOptions, format Format) (*Image, er
 		title = "Logit lens: " + info.label
 	}
 	caption := "rows: states (embeddings at the bottom) · bottom: input tokens · top: actual next token (√ = final layer's top-1)"
+	if r.Mode == "generate" {
+		caption = "rows: states (embeddings at the bottom) · columns: generation steps · bottom/top: generated token (√ = final layer's top-1)"
+	}
 	if r.Model != "" {
 		caption = plainText(r.Model) + " · " + caption
 	}
