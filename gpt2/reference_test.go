@@ -129,7 +129,7 @@ func TestGenerateMatchesReference(t *testing.T) {
 			worst = math.Max(worst, maxDiff(t, fmt.Sprintf("step %d state %d", s, l), h.Data, ref.StepHiddenStates[s][l]))
 		}
 	}
-	t.Logf("generation: sequence equal (%v); max |Go − reference| over 10×13 states and logits: %.2g", gen.Generated(), worst)
+	t.Logf("generation: sequence equal (%v); max |Go − reference| over 10 steps × %d states and logits: %.2g", gen.Generated(), m.Config.NLayer+1, worst)
 	if worst > 1e-4 {
 		t.Errorf("generation differs from the reference by %g", worst)
 	}
