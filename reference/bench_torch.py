@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""The PyTorch side of `make bench` (cmd/bench): GPT-2 with Hugging Face
+GPT2LMHeadModel semantics in float32, written from scratch in PyTorch (no
+transformers package), timed on the same work items as the Go side.
+
+    /usr/bin/python3 reference/bench_torch.py --model DIR --item lens64
+
+Protocol (the same as `go run ./cmd/bench -child ITEM`): the process loads the
+model and prints "load SECONDS"; for the item "load" it then exits. Otherwise it
+runs the item once (warm-up) and prints "ready SECONDS"; then for every line
+"run" read on stdin it runs the item once more and prints the seconds it took.
+It exits at end of input, so that its parent reads its peak RSS (ru_maxrss).
+
+Items (see cmd/bench for the Go side):
+  forward64, forward1024   logits for every position
+  lens64, lens1024         prompt logit lens: 13 states (embeddings, blocks 0..10
+                           with ln_f applied, the final ln_f output), lm_head,
+                           log_softmax, top-5, entropy, KL(final || state) and the
+                           ranks of the final top-1 and of the next token (not
+                           with BENCH_TORCH_RANKS=0), all
+                           vectorised over states and positions (positions in
+                           chunks of 64: 832 rows x 50257 per chunk)
+  course                   the course's Part 1: greedy generation of 10 tokens from
+                           "Are cats good?" (ids 8491,11875,922,30) with a KV cache
+                           (past_key_values) and hidden states, then lm_head + softmax
+                           + top-5 on each of the 130 (step, state) vectors, one at a time
+  matmul208                one [208,768] x [768,50257] matmul (x @ wte.T): the peak
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "2")))
+
+COURSE_IDS = [8491, 11875, 922, 30]  # "Are cats good?"
+LENS_CHUNK = 64  # positions per vectorised lens chunk
+# The Go lens reports the rank of the final top-1 token and of the next token in
+# every cell, so by default this side computes them too; BENCH_TORCH_RANKS=0 skips
+# them (they cost PyTorch two compare-and-count passes over [S, P, V]).
+RANKS = os.environ.get("BENCH_TORCH_RANKS", "1") != "0"
+
+
+def tokens(n):
+    return [(i * 7919 + 13) % 50000 for i in range(n)]
+
+
+def load_safetensors(path):
+    """{name: float32 tensor}; the file is read once into memory, tensors are views."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        size = os.fstat(f.fileno()).st_size - 8 - n
+        buf = bytearray(size)
+        f.readinto(buf)
+    data = np.frombuffer(buf, dtype=np.uint8)
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {info['dtype']}; the benchmark model is F32")
+        b, e = info["data_offsets"]
+        a = data[b:e].view("<f4").reshape(info["shape"])
+        k = name[len("transformer."):] if name.startswith("transformer.") else name
+        out[k] = torch.from_numpy(a)
+    return out
+
+
+class GPT2:
+    """Float32 GPT-2, HF semantics: pre-norm blocks, Conv1D = addmm(b, x, W),
+    gelu_new (tanh approximation), causal softmax attention, ln_f, tied lm_head."""
+
+    def __init__(self, model_dir):
+        with open(os.path.join(model_dir, "config.json")) as f:
+            cfg = json.load(f)
+        self.L, self.H, self.D = cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
+        self.V, self.eps = cfg["vocab_size"], cfg.get("layer_norm_epsilon", 1e-5)
+        self.w = load_safetensors(os.path.join(model_dir, "model.safetensors"))
+        self.wte, self.wpe = self.w["wte.weight"], self.w["wpe.weight"]
+
+    def ln(self, x, p):
+        return F.layer_norm(x, (self.D,), self.w[p + ".weight"], self.w[p + ".bias"], self.eps)
+
+    def conv1d(self, x, p):
+        shape = x.shape[:-1]
+        y = torch.addmm(self.w[p + ".bias"], x.reshape(-1, x.shape[-1]), self.w[p + ".weight"])
+        return y.view(*shape, -1)
+
+    def attn(self, x, i, past=None):
+        """x [T, D]; past (k, v) [H, T0, hd] or None. Returns output and the new (k, v)."""
+        T, D, H = x.shape[0], self.D, self.H
+        hd = D // H
+        q, k, v = self.conv1d(x, f"h.{i}.attn.c_attn").split(D, dim=-1)
+        q, k, v = (t.view(T, H, hd).transpose(0, 1) for t in (q, k, v))  # [H, T, hd]
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=1), torch.cat([past[1], v], dim=1)
+        S = k.shape[1]
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hd)  # [H, T, S]
+        if T > 1:  # causal mask (a single new token sees every past slot)
+            mask = torch.ones(T, S, dtype=torch.bool).tril(S - T)
+            w = torch.where(mask, w, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype))
+        w = torch.softmax(w, dim=-1)
+        z = torch.matmul(w, v).transpose(0, 1).reshape(T, D)
+        return self.conv1d(z, f"h.{i}.attn.c_proj"), (k, v)
+
+    def forward(self, ids, start=0, past=None, hidden=False, logits="all"):
+        """HF forward for one sequence: returns (logits, hidden_states, presents)."""
+        ids = torch.as_tensor(ids)
+        x = self.wte[ids] + self.wpe[start:start + len(ids)]
+        hs, presents = [x] if hidden else None, []
+        for i in range(self.L):
+            a, kv = self.attn(self.ln(x, f"h.{i}.ln_1"), i, None if past is None else past[i])
+            presents.append(kv)
+            x = x + a
+            m = self.conv1d(F.gelu(self.conv1d(self.ln(x, f"h.{i}.ln_2"), f"h.{i}.mlp.c_fc"), approximate="tanh"),
+                            f"h.{i}.mlp.c_proj")
+            x = x + m
+            if hidden and i < self.L - 1:
+                hs.append(x)
+        x = self.ln(x, "ln_f")
+        if hidden:
+            hs.append(x)
+        out = None
+        if logits == "all":
+            out = F.linear(x, self.wte)
+        elif logits == "last":
+            out = F.linear(x[-1:], self.wte)
+        return out, hs, presents
+
+
+def lens(model, ids):
+    """Prompt logit lens, vectorised over states and (chunks of) positions."""
+    _, hs, _ = model.forward(ids, hidden=True, logits=None)
+    h = torch.stack(hs)  # [S, T, D]
+    S, T = h.shape[0], h.shape[1]
+    nxt = torch.tensor(ids[1:] + [ids[-1]])
+    res = []
+    for c0 in range(0, T, LENS_CHUNK):
+        c1 = min(T, c0 + LENS_CHUNK)
+        x = torch.cat([model.ln(h[:-1, c0:c1], "ln_f"), h[-1:, c0:c1]])  # ln_f on every state but the final one
+        z = F.linear(x, model.wte)  # [S, P, V]
+        lp = torch.log_softmax(z, dim=-1)
+        top_lp, top_ids = lp.topk(5, dim=-1)
+        p = lp.exp()
+        entropy = -(p * lp).sum(-1)
+        kl = (p[-1:] * (lp[-1:] - lp)).sum(-1)  # KL(final || state)
+        out = [top_ids, top_lp.exp(), entropy, kl]
+        if RANKS:
+            final_top = top_ids[-1, :, 0]  # [P]
+            P = c1 - c0
+            pick = lambda t: z.gather(-1, t.view(1, P, 1).expand(S, P, 1))
+            out += [(z > pick(final_top)).sum(-1), (z > pick(nxt[c0:c1])).sum(-1)]
+        res.append([t.numpy() for t in out])
+    return res
+
+
+def generate_with_hidden(model, ids, n):
+    """HF greedy generate with past_key_values and output_hidden_states."""
+    seq, steps, past = list(ids), [], None
+    feed, start = list(ids), 0
+    for _ in range(n):
+        logits, hs, past = model.forward(feed, start=start, past=past, hidden=True, logits="last")
+        tok = int(logits[-1].argmax())
+        steps.append(hs)
+        start += len(feed)
+        seq.append(tok)
+        feed = [tok]
+    return seq, steps
+
+
+def course(model):
+    """The course's Part 1: lm_head + softmax on each step's hidden states, one at a time."""
+    seq, steps = generate_with_hidden(model, COURSE_IDS, 10)
+    table = []
+    for hs in steps:
+        row = []
+        for h in hs:  # 13 states
+            logits = F.linear(h[-1], model.wte)  # the course applies lm_head to the raw state
+            probs = torch.softmax(logits, dim=-1)
+            p, t = probs.topk(5)
+            row.append((t.tolist(), p.tolist()))
+        table.append(row)
+    return seq, table
+
+
+def make_item(model, item):
+    if item.startswith("forward"):
+        ids = tokens(int(item[len("forward"):]))
+        return lambda: model.forward(ids)[0].numpy()
+    if item.startswith("lens"):
+        ids = tokens(int(item[len("lens"):]))
+        return lambda: lens(model, ids)
+    if item == "course":
+        return lambda: course(model)
+    if item.startswith("matmul"):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(int(item[len("matmul"):]), model.D, generator=g)
+        return lambda: F.linear(x, model.wte)
+    raise SystemExit(f"bench_torch: unknown item {item!r}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--item", required=True)
+    a = ap.parse_args()
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        model = GPT2(a.model)
+        print(f"load {time.perf_counter() - t0:.6f}", flush=True)
+        if a.item == "load":
+            return
+        run = make_item(model, a.item)
+        t0 = time.perf_counter()
+        run()
+        print(f"ready {time.perf_counter() - t0:.6f}", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "run":
+                continue
+            t0 = time.perf_counter()
+            run()
+            print(f"{time.perf_counter() - t0:.6f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
