@@ -468,3 +468,31 @@ func TestSmallShapedModel(t *testing.T) {
 		t.Errorf("modules %v", got)
 	}
 }
+
+// TestGenerateToFullContext generates up to n_positions, where the padded steps no
+// longer fit in the cache, and checks the last step against recomputation.
+func TestGenerateToFullContext(t *testing.T) {
+	m := tiny(t)
+	gen, err := m.Generate([]int{8491, 11875, 922}, gpt2.GenerateOptions{MaxLength: m.Config.NPositions, MinLength: m.Config.NPositions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gen.Sequence) != m.Config.NPositions {
+		t.Fatalf("%d tokens, want %d", len(gen.Sequence), m.Config.NPositions)
+	}
+	for _, s := range []int{len(gen.Steps) - 3, len(gen.Steps) - 1} {
+		step := gen.Steps[s]
+		upto := step.Positions[0] + 1
+		logits, hidden, err := m.Forward(gen.Sequence[:upto])
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := maxAbsDiff(step.Logits, logits.Row(upto-1))
+		for l, h := range step.HiddenStates {
+			d = math.Max(d, maxAbsDiff(h.Row(0), hidden[l].Row(upto-1)))
+		}
+		if d > 1e-4 {
+			t.Errorf("step %d (position %d) differs from recomputation by %g", s, upto-1, d)
+		}
+	}
+}
