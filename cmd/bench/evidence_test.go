@@ -7,8 +7,6 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -90,69 +88,3 @@ func BenchmarkForward16(b *testing.B) {
 		}
 	}
 }
-
-// topAndRanksScalar is lensnb.topAndRanks as of commit 337212e (the per-row pass
-// of the lens decode): three data-dependent rank branches per logit.
-func topAndRanksScalar(z []float32, k int, ids []int) (top []int, ranks []int) {
-	top = make([]int, 0, k+1)
-	id0, id1, id2 := ids[0], ids[1], ids[2]
-	a0, a1, a2 := z[id0], z[id1], z[id2]
-	r0, r1, r2 := 0, 0, 0
-	kth := float32(math.Inf(-1))
-	for v, x := range z {
-		if x >= a0 && (x > a0 || v < id0) {
-			r0++
-		}
-		if x >= a1 && (x > a1 || v < id1) {
-			r1++
-		}
-		if x >= a2 && (x > a2 || v < id2) {
-			r2++
-		}
-		if len(top) == k && x <= kth {
-			continue
-		}
-		j := len(top)
-		top = append(top, v)
-		for j > 0 && z[top[j-1]] < x {
-			top[j] = top[j-1]
-			j--
-		}
-		top[j] = v
-		if len(top) > k {
-			top = top[:k]
-		}
-		if len(top) == k {
-			kth = z[top[k-1]]
-		}
-	}
-	return top, []int{r0, r1, r2}
-}
-
-// topKRows are random logits rows with random rank ids (the next token's logit is
-// anywhere in the row, so its rank branch is taken about half the time).
-func topKRows() (z []float32, ids [][]int) {
-	const v, rows = 50257, 64
-	rng := rand.New(rand.NewPCG(1, 2))
-	z = make([]float32, rows*v)
-	for i := range z {
-		z[i] = float32(rng.NormFloat64() * 3)
-	}
-	for range rows {
-		ids = append(ids, []int{rng.IntN(v), rng.IntN(v), 0})
-	}
-	return z, ids
-}
-
-func benchTopK(b *testing.B, f func([]float32, int, []int) ([]int, []int)) {
-	z, ids := topKRows()
-	v := len(z) / len(ids)
-	for b.Loop() {
-		for r := range ids {
-			f(z[r*v:(r+1)*v], 5, ids[r])
-		}
-	}
-	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(len(z)), "ns/logit")
-}
-
-func BenchmarkTopAndRanksScalar(b *testing.B) { benchTopK(b, topAndRanksScalar) }

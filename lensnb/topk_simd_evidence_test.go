@@ -1,6 +1,6 @@
 //go:build goexperiment.simd && amd64
 
-package main
+package lensnb
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// topAndRanksSIMD returns what topAndRanksScalar returns: the ranks count
+// topAndRanksSIMD returns what topAndRanks (lens.go) returns: the ranks count
 // compare masks 8 logits at a time (ties, "== a below the id", in a second short
 // pass), and only 8-logit blocks with a value above the current k-th enter the
 // scalar top-k insertion.
@@ -80,7 +80,7 @@ func TestTopAndRanksSIMD(t *testing.T) {
 	v := len(z) / len(ids)
 	for r := range ids {
 		row := z[r*v : (r+1)*v]
-		a, ar := topAndRanksScalar(row, 5, ids[r])
+		a, ar := topAndRanks(row, 5, ids[r])
 		b, br := topAndRanksSIMD(row, 5, ids[r])
 		if fmt.Sprint(a, ar) != fmt.Sprint(b, br) {
 			t.Fatalf("row %d: scalar %v %v, SIMD %v %v", r, a, ar, b, br)
