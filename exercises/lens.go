@@ -5,8 +5,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/gomlx/gomlx/core/tensors"
-
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
@@ -18,19 +16,11 @@ func LMHead(m *gpt2.Model) (*gpt2.Array, error) {
 	if m == nil {
 		return nil, fmt.Errorf("lm_head: no model")
 	}
-	v := m.Store().GetVariable("/wte/weight")
-	if v == nil {
-		return nil, fmt.Errorf("lm_head: the model has no wte weights")
-	}
-	t, err := v.Value()
+	w, err := m.LMHead()
 	if err != nil {
 		return nil, fmt.Errorf("lm_head: %w", err)
 	}
-	data, err := tensors.CopyFlatData[float32](t)
-	if err != nil {
-		return nil, fmt.Errorf("lm_head: %w", err)
-	}
-	return &gpt2.Array{Shape: t.Shape().Dimensions, Data: data}, nil
+	return w, nil
 }
 
 // Shift measures the course's first conclusion on a lens over a generation: the

@@ -15,7 +15,7 @@ var (
 )
 
 // small loads a GPT-2-small-shaped random model, written once to the user cache.
-func small(b *testing.B) *gpt2.Model {
+func small(b testing.TB) *gpt2.Model {
 	smallOnce.Do(func() {
 		var dir string
 		dir, smallErr = fixture.Cached(fixture.Small())

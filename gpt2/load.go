@@ -12,6 +12,11 @@ type LoadOptions struct {
 	Progress io.Writer
 	// Offline never contacts the hub (also when HF_HUB_OFFLINE=1): only the cache is used.
 	Offline bool
+	// KeepHalf keeps F16/BF16 checkpoints in half precision in memory (half the
+	// memory of F32) and widens each weight to F32 inside the graph where it is
+	// used; results differ from the default only by F32 rounding. F32 checkpoints
+	// are unaffected. See BENCHMARKS.md for what it costs in speed.
+	KeepHalf bool
 }
 
 // Load loads GPT-2 from a hub id ("gpt2", "openai-community/gpt2", "gpt2-medium",
@@ -27,7 +32,7 @@ func LoadWith(ref string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", ref, err)
 	}
-	m, err := LoadDir(dir)
+	m, err := LoadDirWith(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", ref, err)
 	}
@@ -41,6 +46,11 @@ func LoadWith(ref string, opts LoadOptions) (*Model, error) {
 
 // LoadDir loads a model from a local folder without touching the hub.
 func LoadDir(dir string) (*Model, error) {
+	return LoadDirWith(dir, LoadOptions{})
+}
+
+// LoadDirWith is LoadDir with options (Progress and Offline do not apply).
+func LoadDirWith(dir string, opts LoadOptions) (*Model, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -56,7 +66,7 @@ func LoadDir(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := loadWeights(backend, dir, cfg)
+	store, err := loadWeights(backend, dir, cfg, weightOptions{keepHalf: opts.KeepHalf})
 	if err != nil {
 		return nil, err
 	}

@@ -166,13 +166,18 @@ func unembedWith(wte, x *Node) *Node {
 	return nn.Dense(x, wte, nil, compute.DenseLayoutOutputsInput)
 }
 
-// param returns the stored weight name in scope as a graph node. Load validated
-// that every weight exists, so a miss here is a bug, not bad input.
+// param returns the stored weight name in scope as a float32 graph node: a weight
+// kept in half precision (LoadOptions.KeepHalf) is widened here, where it is used.
+// Load validated that every weight exists, so a miss here is a bug, not bad input.
 func param(scope *model.Scope, g *Graph, name string) *Node {
 	path := model.JoinPath(scope.Scope(), name)
 	v := scope.Store().GetVariable(path)
 	if v == nil {
 		panic(fmt.Sprintf("gpt2: weight %q is not loaded", path))
 	}
-	return v.NodeValue(g)
+	w := v.NodeValue(g)
+	if w.DType() != dtypes.Float32 {
+		w = ConvertDType(w, dtypes.Float32)
+	}
+	return w
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/compute/dtypes/float16"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -147,7 +149,7 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		return nil, errors.New("run: nothing to return: ask for logits, hidden states or hooks (RunOptions.Keep)")
 	}
 	// Sequences are padded on the right to a bucket length so that few graphs are
-	// compiled (each costs about a second and holds its own packed weights).
+	// compiled.
 	padded := bucketLen(seq, m.Config.NPositions)
 	// Inputs: ids [batch, padded], positions [padded], last positions [batch], then per
 	// patch (value?, mask?).
@@ -317,10 +319,11 @@ func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
 	return nil
 }
 
-// maxCompiled bounds the compiled graphs a model keeps. On the pure-Go backend each
-// one holds its own packed copy of the weights it uses, so the least recently used
-// graph is released when a new one would exceed the bound.
-const maxCompiled = 6
+// maxCompiled bounds the compiled graphs a model keeps: the least recently used one
+// is released when a new one would exceed it. Graphs hold no weights (see
+// weightsAsParameters), only the compiled program and its op plans, so the bound
+// is about tidiness, not memory.
+const maxCompiled = 16
 
 // exec returns the compiled graph for key, building it on first use. Callers put
 // every input shape into key, so that one Exec serves one shape.
@@ -331,7 +334,10 @@ func (m *Model) exec(key string, fn func(scope *model.Scope, in []*Node) []*Node
 		m.touch(key)
 		return e, nil
 	}
-	e, err := model.NewExec(m.backend, m.store, fn)
+	e, err := model.NewExec(m.backend, m.store, func(scope *model.Scope, in []*Node) []*Node {
+		weightsAsParameters(m.store, in[0].Graph())
+		return fn(scope, in)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", key, err)
 	}
@@ -347,6 +353,28 @@ func (m *Model) exec(key string, fn func(scope *model.Scope, in []*Node) []*Node
 	m.execs[key] = e
 	m.order = append(m.order, key)
 	return e, nil
+}
+
+// weightsAsParameters makes every weight a parameter of graph g, fed at each call
+// with the store's own buffer, instead of a constant baked into the compiled graph.
+//
+// Why: the pure-Go backend declares PreferConstantsForVariables, and GoMLX then
+// embeds each variable that has a value as a Constant node — a copy of the weight
+// per compiled graph, plus a second copy that the backend's matmul packs into
+// panels once per constant. With one graph per sequence-length bucket, lens shape
+// and generation step that was 1 + 2×(graphs) copies of the weights (gpt2-xl was
+// killed for memory at the second length). GoMLX keeps variables as parameters
+// for graphs marked as training (model/variable.go, paramNode), and feeding a
+// parameter with a tensor already on the device is free, so this marks every graph
+// of the model that way: the weights then live once, in the store, whatever the
+// number of graphs. Nothing in the forward pass depends on the flag (no dropout,
+// no batch norm), and the store is never written by a graph.
+//
+// The cost, measured on GPT-2-small shapes (BENCHMARKS.md): the backend now packs
+// each weight matrix on every call instead of once, +8% on a 64-token forward pass
+// and about +40 ms per generation step.
+func weightsAsParameters(store *model.Store, g *Graph) {
+	store.SetTraining(g, true)
 }
 
 func (m *Model) touch(key string) {
@@ -453,4 +481,41 @@ func product(s []int) int {
 		p *= d
 	}
 	return p
+}
+
+// LMHead returns a float32 copy of the tied lm_head matrix (= wte) [vocab, n_embd]:
+// the logit of token v for a final hidden state h is row v · h.
+func (m *Model) LMHead() (*Array, error) {
+	return m.weightCopy("wte.weight")
+}
+
+// weightCopy returns a float32 copy of the weight with Hugging Face name hfName.
+func (m *Model) weightCopy(hfName string) (*Array, error) {
+	v := m.store.GetVariable(storePath(hfName))
+	if v == nil {
+		return nil, fmt.Errorf("weight %s: the model has no such weight", hfName)
+	}
+	t, err := v.Value()
+	if err != nil {
+		return nil, fmt.Errorf("weight %s: %w", hfName, err)
+	}
+	out := &Array{Shape: append([]int(nil), t.Shape().Dimensions...), Data: make([]float32, t.Size())}
+	err = t.ConstFlatData(func(flat any) {
+		switch x := flat.(type) {
+		case []float32:
+			copy(out.Data, x)
+		case []float16.Float16:
+			for i, v := range x {
+				out.Data[i] = v.Float32()
+			}
+		case []bfloat16.BFloat16:
+			for i, v := range x {
+				out.Data[i] = v.Float32()
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weight %s: %w", hfName, err)
+	}
+	return out, nil
 }

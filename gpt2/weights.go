@@ -1,17 +1,24 @@
 package gpt2
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/compute/dtypes/float16"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/go-huggingface/hub"
 	"github.com/gomlx/go-huggingface/models/safetensors"
-	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -61,9 +68,19 @@ func storePath(hfName string) string {
 	return "/" + strings.ReplaceAll(hfName, ".", "/")
 }
 
-// loadWeights reads dir/model.safetensors into a new store, validating that every
-// tensor the config needs is present with the right shape and a float dtype.
-func loadWeights(backend compute.Backend, dir string, cfg *Config) (*model.Store, error) {
+// loadWeights reads dir/model.safetensors into a new store, tensor by tensor,
+// validating that every tensor the config needs is present with the right shape, a
+// float dtype and finite values, and that the file holds nothing the config does not
+// explain. On any error the tensors read so far are released: nothing is left
+// half-loaded.
+//
+// Why not go-huggingface's TensorReader.ReadTensor: it copies each tensor out of a
+// memory map of the whole file, so the file's pages count in the process's RSS next
+// to the copy (gpt2-xl peaked at 12.2 GB for 6.2 GB of weights). Here each tensor is
+// read with pread straight into its backend buffer: peak RSS is the weights once,
+// and a warm page cache still makes a second process's load fast. The header is
+// parsed by go-huggingface.
+func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOptions) (store *model.Store, err error) {
 	path := filepath.Join(dir, WeightsFile)
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("load weights %s: %s", path, fmt.Sprintf(format, args...))
@@ -77,35 +94,44 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config) (*model.Store
 	if err != nil {
 		return nil, fail("%v (is the file complete? delete it and download again)", err)
 	}
-	defer reader.Close()
+	header := reader.Header
+	reader.Close() // only its parsed header is used
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	defer file.Close()
+	dataStart, err := dataSectionStart(file)
+	if err != nil {
+		return nil, fail("%v (is the file complete? delete it and download again)", err)
+	}
 
 	// Resolve names: with or without the "transformer." prefix.
-	names := make(map[string]string, len(reader.Header.Tensors))
-	for fileName := range reader.Header.Tensors {
+	names := make(map[string]string, len(header.Tensors))
+	for fileName := range header.Tensors {
 		names[strings.TrimPrefix(fileName, "transformer.")] = fileName
 	}
-	if end := dataSectionSize(reader); end > info.Size() {
-		return nil, fail("the header describes %d bytes of tensor data but the file has only %d bytes: it is truncated; delete it and download again", end, info.Size())
+	if end := dataStart + dataSectionSize(header); end > info.Size() {
+		return nil, fail("the header describes %d bytes of tensor data but the file has only %d bytes: it is truncated; delete it and download again", end-dataStart, info.Size()-dataStart)
+	}
+	specs := weightTable(cfg)
+	if err := checkTensorNames(cfg, specs, names); err != nil {
+		return nil, fail("%v", err)
 	}
 
-	store := model.NewStore()
-	var missing []string
-	specs := weightTable(cfg)
-	for _, spec := range specs {
-		if _, ok := names[spec.name]; !ok {
-			missing = append(missing, spec.name)
+	store = model.NewStore()
+	var loaded []*tensors.Tensor
+	defer func() {
+		if err != nil { // release what was read: no half-loaded model stays in memory
+			for _, t := range loaded {
+				t.FinalizeAll()
+			}
+			store = nil
 		}
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		if len(missing) > 5 {
-			missing = append(missing[:5], fmt.Sprintf("… %d more", len(missing)-5))
-		}
-		return nil, fail("missing tensors %s: this is not a GPT-2 checkpoint matching config.json", strings.Join(missing, ", "))
-	}
+	}()
 	for _, spec := range specs {
 		fileName := names[spec.name]
-		meta := reader.Header.Tensors[fileName]
+		meta := header.Tensors[fileName]
 		dtype := strings.ToUpper(meta.Dtype)
 		if dtype != "F32" && dtype != "F16" && dtype != "BF16" {
 			return nil, fail("tensor %s has dtype %s; GPT-2 weights must be F32, F16 or BF16", fileName, meta.Dtype)
@@ -113,17 +139,20 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config) (*model.Store
 		if !equalInts(meta.Shape, spec.shape) {
 			return nil, fail("tensor %s has shape %v, but config.json implies %v", fileName, meta.Shape, spec.shape)
 		}
-		if meta.DataOffsets[0] < 0 || meta.DataOffsets[1] < meta.DataOffsets[0] {
-			return nil, fail("tensor %s has invalid data offsets %v", fileName, meta.DataOffsets)
+		width := int64(4)
+		if dtype != "F32" {
+			width = 2
 		}
-		t, err := reader.ReadTensor(backend, fileName)
+		if meta.DataOffsets[0] < 0 || meta.DataOffsets[1]-meta.DataOffsets[0] != width*int64(product(spec.shape)) {
+			return nil, fail("tensor %s has data offsets %v, which do not hold %v %s values: the header is corrupt; delete the file and download again", fileName, meta.DataOffsets, spec.shape, dtype)
+		}
+		t, err := readTensor(backend, file, dataStart+meta.DataOffsets[0], dtype, spec.shape, opts.keepHalf)
 		if err != nil {
-			return nil, fail("tensor %s: %v (the file looks truncated or corrupt: delete it and download again)", fileName, err)
+			return nil, fail("tensor %s: %v", fileName, err)
 		}
-		if t.DType() != dtypes.Float32 {
-			if t, err = toFloat32(backend, t); err != nil {
-				return nil, fail("convert %s from %s to F32: %v", fileName, meta.Dtype, err)
-			}
+		loaded = append(loaded, t)
+		if at, bad := firstNonFinite(t); at >= 0 {
+			return nil, fail("tensor %s holds %s at element %d of %d: the checkpoint is corrupt (a failed download or a diverged training run); download it again or point --model at a good checkpoint", fileName, bad, at, product(spec.shape))
 		}
 		if _, err := store.CreateVariable(storePath(spec.name), t); err != nil {
 			return nil, fail("store %s: %v", fileName, err)
@@ -132,11 +161,73 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config) (*model.Store
 	return store, nil
 }
 
+// weightOptions are the parts of LoadOptions that decide how weights are held.
+type weightOptions struct {
+	keepHalf bool
+}
+
+// checkTensorNames fails for a tensor the file lacks and for one the config does not
+// explain (a deeper or differently shaped model, or another architecture), naming a
+// few of them. Buffers some exporters keep (attn.bias, attn.masked_bias: the causal
+// mask) and an explicit lm_head.weight (tied to wte) are accepted and not read.
+func checkTensorNames(cfg *Config, specs []weightSpec, names map[string]string) error {
+	want := make(map[string]bool, len(specs))
+	var missing, extra []string
+	for _, spec := range specs {
+		want[spec.name] = true
+		if _, ok := names[spec.name]; !ok {
+			missing = append(missing, spec.name)
+		}
+	}
+	for name := range names {
+		if want[name] || name == "lm_head.weight" || strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias") {
+			continue
+		}
+		extra = append(extra, names[name])
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing tensors %s: this is not a GPT-2 checkpoint matching config.json", listSome(missing))
+	}
+	if len(extra) > 0 {
+		blocks := 0
+		for _, name := range extra {
+			var i int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(name, "transformer."), "h.%d.", &i); err == nil {
+				blocks = max(blocks, i+1)
+			}
+		}
+		if blocks > cfg.NLayer {
+			return fmt.Errorf("the file has tensors for %d blocks but config.json says n_layer=%d (%s): config.json and model.safetensors come from different models; download both again", blocks, cfg.NLayer, listSome(extra))
+		}
+		return fmt.Errorf("the file has tensors GPT-2 does not use: %s: this is not a GPT-2 checkpoint matching config.json", listSome(extra))
+	}
+	return nil
+}
+
+// listSome joins up to five names, sorted, and says how many more there are.
+func listSome(names []string) string {
+	sort.Strings(names)
+	if len(names) > 5 {
+		names = append(names[:5:5], fmt.Sprintf("… %d more", len(names)-5))
+	}
+	return strings.Join(names, ", ")
+}
+
+// dataSectionStart is where tensor data begins: after the 8-byte little-endian
+// header length and the header itself.
+func dataSectionStart(f *os.File) (int64, error) {
+	var n [8]byte
+	if _, err := f.ReadAt(n[:], 0); err != nil {
+		return 0, fmt.Errorf("read header length: %w", err)
+	}
+	return 8 + int64(binary.LittleEndian.Uint64(n[:])), nil
+}
+
 // dataSectionSize is the largest end offset in the header: a lower bound on the
 // size of the data section.
-func dataSectionSize(r *safetensors.TensorReader) int64 {
+func dataSectionSize(h *safetensors.Header) int64 {
 	var end int64
-	for _, m := range r.Header.Tensors {
+	for _, m := range h.Tensors {
 		if m.DataOffsets[1] > end {
 			end = m.DataOffsets[1]
 		}
@@ -144,18 +235,112 @@ func dataSectionSize(r *safetensors.TensorReader) int64 {
 	return end
 }
 
-// toFloat32 converts a half-precision weight with a one-op graph on the backend.
-func toFloat32(backend compute.Backend, t *tensors.Tensor) (*tensors.Tensor, error) {
-	exec, err := NewExec(backend, func(x *Node) *Node { return ConvertDType(x, dtypes.Float32) })
+// readTensor reads one tensor's values at offset into a new F32 tensor on the
+// backend (or, with keepHalf, a tensor of the file's half-precision dtype). On a
+// backend with shared buffers (the pure-Go one) the bytes go straight into the
+// buffer the graphs will read; elsewhere they go through one host tensor, which is
+// moved to the device and freed.
+func readTensor(backend compute.Backend, f *os.File, offset int64, dtype string, dims []int, keepHalf bool) (*tensors.Tensor, error) {
+	target := dtypes.Float32
+	if keepHalf {
+		target = map[string]dtypes.DType{"F32": dtypes.Float32, "F16": dtypes.Float16, "BF16": dtypes.BFloat16}[dtype]
+	}
+	shape := shapes.Make(target, dims...)
+	t, err := tensors.FromShapeForBackend(backend, 0, shape)
 	if err != nil {
 		return nil, err
 	}
-	defer exec.Finalize()
-	out, err := exec.Call(t)
+	var readErr error
+	err = t.MutableBytes(func(buf []byte) {
+		if dtype == "F32" || keepHalf {
+			readErr = readFull(f, buf, offset)
+			return
+		}
+		readErr = readHalfAsFloat32(f, offset, dtype, unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf)/4))
+	})
+	if err == nil {
+		err = readErr
+	}
+	if err == nil && !t.IsOnAnyDevice() {
+		err = t.ToDevice(backend, 0)
+	}
 	if err != nil {
+		t.FinalizeAll()
 		return nil, err
 	}
-	return out[0], nil
+	return t, nil
+}
+
+// readFull fills buf from f at offset, or says why it could not.
+func readFull(f *os.File, buf []byte, offset int64) error {
+	n, err := f.ReadAt(buf, offset)
+	if n == len(buf) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return fmt.Errorf("the file ends %d bytes into a %d-byte tensor: it is truncated; delete it and download again", n, len(buf))
+	}
+	return fmt.Errorf("read: %w", err)
+}
+
+// readHalfAsFloat32 reads len(out) F16 or BF16 values at offset, in 1 MiB pieces,
+// widening them into out.
+func readHalfAsFloat32(f *os.File, offset int64, dtype string, out []float32) error {
+	const piece = 1 << 19 // values per read
+	raw := make([]byte, 2*min(piece, len(out)))
+	for start := 0; start < len(out); start += piece {
+		n := min(piece, len(out)-start)
+		if err := readFull(f, raw[:2*n], offset+2*int64(start)); err != nil {
+			return err
+		}
+		dst := out[start : start+n]
+		for i := range dst {
+			bits := binary.LittleEndian.Uint16(raw[2*i:])
+			if dtype == "BF16" {
+				dst[i] = bfloat16.FromBits(bits).Float32()
+			} else {
+				dst[i] = float16.FromBits(bits).Float32()
+			}
+		}
+	}
+	return nil
+}
+
+// firstNonFinite returns the index of the first NaN or ±Inf in t and which it is,
+// or -1. Half-precision tensors are checked through their float32 values.
+func firstNonFinite(t *tensors.Tensor) (int, string) {
+	at, what := -1, ""
+	check := func(i int, v float32) bool {
+		if v != v {
+			at, what = i, "NaN"
+		} else if v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			at, what = i, "an infinite value"
+		}
+		return at >= 0
+	}
+	t.MustConstFlatData(func(flat any) {
+		switch x := flat.(type) {
+		case []float32:
+			for i, v := range x {
+				if check(i, v) {
+					return
+				}
+			}
+		case []float16.Float16:
+			for i, v := range x {
+				if check(i, v.Float32()) {
+					return
+				}
+			}
+		case []bfloat16.BFloat16:
+			for i, v := range x {
+				if check(i, v.Float32()) {
+					return
+				}
+			}
+		}
+	})
+	return at, what
 }
 
 func equalInts(a, b []int) bool {
