@@ -29,8 +29,23 @@ func small(b testing.TB) *gpt2.Model {
 	return smallModel
 }
 
+// smallHalf loads the same shapes from an F16 checkpoint kept in half precision
+// (LoadOptions.KeepHalf).
+var smallHalf = sync.OnceValues(func() (*gpt2.Model, error) {
+	spec := fixture.Small()
+	spec.DType = "F16"
+	dir, err := fixture.Cached(spec)
+	if err != nil {
+		return nil, err
+	}
+	return gpt2.LoadDirWith(dir, gpt2.LoadOptions{KeepHalf: true})
+})
+
 func benchForward(b *testing.B, n int) {
-	m := small(b)
+	benchForwardOn(b, small(b), n)
+}
+
+func benchForwardOn(b *testing.B, m *gpt2.Model, n int) {
 	ids := make([]int, n)
 	for i := range ids {
 		ids[i] = (i * 7919) % 50000
@@ -50,3 +65,13 @@ func benchForward(b *testing.B, n int) {
 // prompt on GPT-2-small shapes (target on a 2-core machine: 64 tokens ≤ 0.1 s).
 func BenchmarkForward64(b *testing.B)   { benchForward(b, 64) }
 func BenchmarkForward1024(b *testing.B) { benchForward(b, 1024) }
+
+// BenchmarkForward64Half is BenchmarkForward64 with the weights kept in F16 and
+// widened inside the graph (LoadOptions.KeepHalf).
+func BenchmarkForward64Half(b *testing.B) {
+	m, err := smallHalf()
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchForwardOn(b, m, 64)
+}

@@ -168,6 +168,10 @@ func unembedWith(wte, x *Node) *Node {
 
 // param returns the stored weight name in scope as a float32 graph node: a weight
 // kept in half precision (LoadOptions.KeepHalf) is widened here, where it is used.
+// Multiplying in half precision with float32 accumulation would be faster (the
+// pure-Go backend's F16/BF16 matmul runs at the float32 speed on half the bytes),
+// but on AVX2 its packed path returns wrong values for every fourth row (GoMLX
+// compute v0.1.14; cmd/bench TestEvidenceHalfMatmul), so widening it is.
 // Load validated that every weight exists, so a miss here is a bug, not bad input.
 func param(scope *model.Scope, g *Graph, name string) *Node {
 	path := model.JoinPath(scope.Scope(), name)

@@ -80,7 +80,7 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 		c.Columns = append(c.Columns, Column{ID: a.IDs[t], Token: m.Tokenizer.TokenText(a.IDs[t]), Position: t, NextID: next, NextToken: tokenOrEmpty(m, next)})
 	}
 	nS, d := len(c.States), cfg.NEmbd
-	chunk := min(max(1, a.Opts.ChunkRows/nS), nCols)
+	chunk := chunkColumns(nS, nCols, a.Opts.ChunkRows)
 	normA, normB := !a.Opts.NoFinalNorm, !b.Opts.NoFinalNorm
 	exec, err := m.Exec(fmt.Sprintf("compare:S=%d:P=%d:%t:%t", nS, chunk, normA, normB), func(scope *model.Scope, in []*Node) []*Node {
 		return compareGraph(m, scope, in[0], in[1], normA, normB)

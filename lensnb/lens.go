@@ -36,8 +36,10 @@ type Options struct {
 	// ResidMid adds, before each block's row, the residual stream after attention and
 	// before the MLP ("blocks.{i}.resid_mid"). Prompt lens only.
 	ResidMid bool
-	// ChunkRows bounds the (state, position) rows unembedded at once (default 256):
-	// memory stays O(ChunkRows × vocab) whatever the prompt length.
+	// ChunkRows bounds the (state, position) rows unembedded at once: memory stays
+	// O(ChunkRows × vocab) whatever the prompt length. 0 sizes chunks by memory: an
+	// eighth of the available memory, kept between 64 and 512 MiB of vocabulary-sized
+	// rows (534 rows of GPT-2's vocabulary at 512 MiB; see chunk.go).
 	ChunkRows int
 }
 
@@ -62,8 +64,11 @@ func (o *Options) defaults(cfg *gpt2.Config) error {
 	if o.Stride < 0 {
 		return fmt.Errorf("lens: stride %d must be positive", o.Stride)
 	}
+	if o.ChunkRows < 0 {
+		return fmt.Errorf("lens: ChunkRows %d must be positive (0 sizes chunks by memory)", o.ChunkRows)
+	}
 	if o.ChunkRows == 0 {
-		o.ChunkRows = 256
+		o.ChunkRows = autoChunkRows(cfg.VocabSize)
 	}
 	return nil
 }
@@ -271,8 +276,7 @@ func tokenOrEmpty(m *gpt2.Model, id int) string {
 func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]Cell, error) {
 	cfg := m.Config
 	nStates, nCols, d, vocab := len(states), len(next), cfg.NEmbd, cfg.VocabSize
-	chunk := max(1, opts.ChunkRows/nStates)
-	chunk = min(chunk, nCols)
+	chunk := chunkColumns(nStates, nCols, opts.ChunkRows)
 	key := fmt.Sprintf("lens:S=%d:P=%d:norm=%t", nStates, chunk, !opts.NoFinalNorm)
 	exec, err := m.Exec(key, func(scope *model.Scope, in []*Node) []*Node {
 		return lensGraph(m, scope, in[0], !opts.NoFinalNorm)

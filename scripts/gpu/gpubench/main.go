@@ -219,7 +219,7 @@ func workItem(m *gpt2.Model, item string) (run func() error, flops float64, note
 		return func() error {
 			_, err := lensnb.PromptIDs(m, ids, opts)
 			return err
-		}, unembedFlops(states * len(ids)), fmt.Sprintf("%d states × %d positions, ChunkRows=%d (0: default 256)", states, len(ids), chunk), nil
+		}, unembedFlops(states * len(ids)), fmt.Sprintf("%d states × %d positions, ChunkRows=%d (0: sized by memory)", states, len(ids), chunk), nil
 	case strings.HasPrefix(item, "forward"):
 		if _, err := fmt.Sscan(strings.TrimPrefix(item, "forward"), &n); err != nil {
 			return nil, 0, "", fmt.Errorf("item %q: bad token count", item)
