@@ -70,5 +70,6 @@ func LoadDirWith(dir string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	limitHeapGrowth()
 	return &Model{Config: cfg, Tokenizer: tok, Ref: dir, Dir: dir, BackendName: name, backend: backend, store: store}, nil
 }

@@ -500,7 +500,7 @@ func (m *Model) weightCopy(hfName string) (*Array, error) {
 		return nil, fmt.Errorf("weight %s: %w", hfName, err)
 	}
 	out := &Array{Shape: append([]int(nil), t.Shape().Dimensions...), Data: make([]float32, t.Size())}
-	err = t.ConstFlatData(func(flat any) {
+	widen := func(flat any) {
 		switch x := flat.(type) {
 		case []float32:
 			copy(out.Data, x)
@@ -513,9 +513,21 @@ func (m *Model) weightCopy(hfName string) (*Array, error) {
 				out.Data[i] = v.Float32()
 			}
 		}
-	})
-	if err != nil {
+	}
+	if m.backend.HasSharedBuffers() { // read the buffer the graphs use, in place
+		buf, err := t.Buffer(m.backend, 0)
+		if err == nil {
+			var flat any
+			if flat, err = buf.Data(); err == nil {
+				widen(flat)
+				return out, nil
+			}
+		}
 		return nil, fmt.Errorf("weight %s: %w", hfName, err)
 	}
+	if err := t.ConstFlatData(widen); err != nil {
+		return nil, fmt.Errorf("weight %s: %w", hfName, err)
+	}
+	t.FinalizeLocal() // the device copy stays the only one
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -246,6 +247,11 @@ func TestOneCopyOfTheWeights(t *testing.T) {
 	t.Logf("weights %.0f MB; peak RSS before load %.0f MB, after load %.0f MB", weights/1e6, start/1e6, loaded/1e6)
 	if got, limit := loaded-start, 1.15*weights+100e6; got > limit {
 		t.Errorf("loading raised the peak RSS by %.0f MB for %.0f MB of weights (limit %.0f MB): more than one copy", got/1e6, weights/1e6, limit/1e6)
+	}
+	if gogc := debug.SetGCPercent(100); gogc >= 100 && os.Getenv("GOGC") == "" {
+		t.Errorf("GOGC is %d after loading %.0f MB of weights: the heap may grow by the weights' size before a collection", gogc, weights/1e6)
+	} else {
+		debug.SetGCPercent(gogc)
 	}
 	for _, n := range []int{5, 30, 60, 100} {
 		ids := make([]int, n)

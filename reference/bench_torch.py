@@ -25,11 +25,19 @@ Items (see cmd/bench for the Go side):
                            (past_key_values) and hidden states, then lm_head + softmax
                            + top-5 on each of the 130 (step, state) vectors, one at a time
   matmul208                one [208,768] x [768,50257] matmul (x @ wte.T): the peak
+  gen10                    greedy generation of 10 tokens from the course prompt
+                           with hidden states, then the lens (as lens64) over the
+                           10 steps' last positions
+
+Scale sessions (`go run ./cmd/bench -scale`): with --session lens4,lens64,… the
+process loads the model, prints "load SECONDS PEAK_GB", then runs each item once
+in order and prints "ITEM SECONDS PEAK_GB" (PEAK_GB: ru_maxrss so far).
 """
 import argparse
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -138,9 +146,13 @@ class GPT2:
 def lens(model, ids):
     """Prompt logit lens, vectorised over states and (chunks of) positions."""
     _, hs, _ = model.forward(ids, hidden=True, logits=None)
-    h = torch.stack(hs)  # [S, T, D]
+    return lens_of_states(model, torch.stack(hs), torch.tensor(ids[1:] + [ids[-1]]))
+
+
+def lens_of_states(model, h, nxt):
+    """The lens statistics of hidden states h [S, T, D] (the last state is the
+    model's final output, ln_f applied), nxt [T] the token after each column."""
     S, T = h.shape[0], h.shape[1]
-    nxt = torch.tensor(ids[1:] + [ids[-1]])
     res = []
     for c0 in range(0, T, LENS_CHUNK):
         c1 = min(T, c0 + LENS_CHUNK)
@@ -175,6 +187,15 @@ def generate_with_hidden(model, ids, n):
     return seq, steps
 
 
+def generation_lens(model, ids, n):
+    """Greedy generation of n tokens with hidden states, then the lens (ln_f, top-5,
+    entropy, KL, ranks) over each step's last position: the Go side's
+    lensnb.Generate with default options."""
+    seq, steps = generate_with_hidden(model, ids, n)
+    h = torch.stack([torch.stack([s[-1] for s in hs]) for hs in steps], dim=1)  # [S, n, D]
+    return lens_of_states(model, h, torch.tensor(seq[len(ids):]))
+
+
 def course(model):
     """The course's Part 1: lm_head + softmax on each step's hidden states, one at a time."""
     seq, steps = generate_with_hidden(model, COURSE_IDS, 10)
@@ -199,6 +220,8 @@ def make_item(model, item):
         return lambda: lens(model, ids)
     if item == "course":
         return lambda: course(model)
+    if item.startswith("gen"):
+        return lambda: generation_lens(model, COURSE_IDS, int(item[len("gen"):]))
     if item.startswith("matmul"):
         g = torch.Generator().manual_seed(0)
         x = torch.randn(int(item[len("matmul"):]), model.D, generator=g)
@@ -206,14 +229,35 @@ def make_item(model, item):
     raise SystemExit(f"bench_torch: unknown item {item!r}")
 
 
+def peak_gb():
+    """This process's peak RSS so far (Linux: ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+def session(model, items):
+    """Scale session: each item once, in order, in this one process."""
+    for item in items:
+        run = make_item(model, item)
+        t0 = time.perf_counter()
+        run()
+        print(f"{item} {time.perf_counter() - t0:.6f} {peak_gb():.4f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--item", required=True)
+    ap.add_argument("--item")
+    ap.add_argument("--session", help="comma-separated items, each run once in this process (scale table)")
     a = ap.parse_args()
+    if bool(a.item) == bool(a.session):
+        raise SystemExit("bench_torch: give --item or --session")
     with torch.inference_mode():
         t0 = time.perf_counter()
         model = GPT2(a.model)
+        if a.session:
+            print(f"load {time.perf_counter() - t0:.6f} {peak_gb():.4f}", flush=True)
+            session(model, a.session.split(","))
+            return
         print(f"load {time.perf_counter() - t0:.6f}", flush=True)
         if a.item == "load":
             return

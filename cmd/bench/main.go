@@ -136,7 +136,16 @@ func main() {
 	only := flag.String("items", "", "comma-separated items (default all): "+names())
 	torch := flag.Bool("torch", true, "also run the PyTorch side")
 	cpuProfile := flag.String("cpuprofile", "", "instead: run -items' first item (ours) -reps times after a warm-up under the CPU profiler, write the profile here")
+	scale := flag.Bool("scale", false, "run the scale table (gpt2-medium, -large, -xl shapes) instead of the GPT-2-small table")
+	sizes := flag.String("sizes", "", "with -scale: comma-separated sizes (default all): medium,large,xl")
+	childSession := flag.String("child-session", "", "internal: run these items once each in this process (-scale)")
 	flag.Parse()
+	if *childSession != "" {
+		if err := serveSession(*modelDir, *childSession); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		if err := profile(*only, *reps, *cpuProfile); err != nil {
 			fail(err)
@@ -148,10 +157,6 @@ func main() {
 			fail(err)
 		}
 		return
-	}
-	dir, err := fixture.Cached(fixture.Small())
-	if err != nil {
-		fail(err)
 	}
 	python := os.Getenv("LOGITLENS_PYTHON")
 	if python == "" {
@@ -170,6 +175,22 @@ func main() {
 		torchVersion = strings.TrimSpace(string(out))
 	}
 	_, backend, _ := gpt2.Backend()
+	if *scale {
+		fmt.Printf("ours: backend %s, %s, GOEXPERIMENT=%s, GOMAXPROCS=%d\n", backend, runtime.Version(), os.Getenv("GOEXPERIMENT"), runtime.GOMAXPROCS(0))
+		if *torch {
+			fmt.Printf("PyTorch: %s float32, %s, %s threads, OMP_WAIT_POLICY=%s\n", torchVersion, python, torchThreads(), torchWaitPolicy())
+		}
+		fmt.Printf("machine: %s; load average at start %s\n", machine(), loadavg())
+		if err := runScale(*sizes, python, script, *torch); err != nil {
+			fail(err)
+		}
+		fmt.Printf("\nload average at end %s\n", loadavg())
+		return
+	}
+	dir, err := fixture.Cached(fixture.Small())
+	if err != nil {
+		fail(err)
+	}
 	fmt.Printf("GPT-2-small shapes (12×768, vocab 50257), random weights (%s)\n", dir)
 	fmt.Printf("ours: backend %s, %s, GOEXPERIMENT=%s, GOMAXPROCS=%d\n", backend, runtime.Version(), os.Getenv("GOEXPERIMENT"), runtime.GOMAXPROCS(0))
 	if *torch {
@@ -201,6 +222,20 @@ func main() {
 	fmt.Printf("\nload average at end %s\n", loadavg())
 }
 
+// torchCommand runs reference/bench_torch.py with args, two threads and passive
+// OpenMP waiting unless the environment says otherwise.
+func torchCommand(python, script string, args ...string) *exec.Cmd {
+	c := exec.Command(python, append([]string{script}, args...)...)
+	c.Env = os.Environ()
+	if os.Getenv("OMP_WAIT_POLICY") == "" {
+		c.Env = append(c.Env, "OMP_WAIT_POLICY=PASSIVE")
+	}
+	if os.Getenv("BENCH_TORCH_THREADS") == "" {
+		c.Env = append(c.Env, "BENCH_TORCH_THREADS=2")
+	}
+	return c
+}
+
 // result is one item's numbers for both sides.
 type result struct {
 	it         item
@@ -214,17 +249,7 @@ type result struct {
 func measure(it item, dir, python, script string, reps int, torch bool) (result, error) {
 	r := result{it: it}
 	oursCmd := func() *exec.Cmd { return exec.Command(os.Args[0], "-child", it.name, "-model", dir) }
-	torchCmd := func() *exec.Cmd {
-		c := exec.Command(python, script, "--model", dir, "--item", it.name)
-		c.Env = os.Environ()
-		if os.Getenv("OMP_WAIT_POLICY") == "" {
-			c.Env = append(c.Env, "OMP_WAIT_POLICY=PASSIVE")
-		}
-		if os.Getenv("BENCH_TORCH_THREADS") == "" {
-			c.Env = append(c.Env, "BENCH_TORCH_THREADS=2")
-		}
-		return c
-	}
+	torchCmd := func() *exec.Cmd { return torchCommand(python, script, "--model", dir, "--item", it.name) }
 	if it.name == "load" { // a fresh process per run: ours, PyTorch, ours, …
 		for i := 0; i < reps; i++ {
 			s, rss, err := loadOnce(oursCmd())
