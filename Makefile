@@ -29,10 +29,13 @@ test: deps vet
 	go test -count=1 -timeout 45m ./...
 
 # bench times this project against PyTorch (reference/bench_torch.py, installed by
-# scripts/install-reference.sh) on a GPT-2-small-shaped model: see BENCHMARKS.md.
+# scripts/install-reference.sh) on a GPT-2-small-shaped model, then the scale table
+# on gpt2-medium, -large and -xl shapes (written once into the user cache: 10.7 GB
+# of disk; a size that does not fit the disk or memory is skipped): see BENCHMARKS.md.
 bench:
 	bash scripts/install-reference.sh
 	go run ./cmd/bench
+	go run ./cmd/bench -scale
 
 # notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), then
 # opens the practicum's notebooks. The model comes from LOGITLENS_MODEL (default

@@ -68,8 +68,8 @@ func echartsLoader() string {
 const runtimeJS = `(function () {
   "use strict";
   var w = window;
-  if (w.__logitlens && w.__logitlens.v >= 1) { return; }
-  var L = { v: 1, waiting: [], loading: false, failed: "" };
+  if (w.__logitlens && w.__logitlens.v >= 2) { return; }
+  var L = { v: 2, waiting: [], loading: false, failed: "" };
   w.__logitlens = L;
   var ENT = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
   L.esc = function (s) {
@@ -178,6 +178,30 @@ const runtimeJS = `(function () {
         option.yAxis[j].axisLabel.formatter = function (v) { return L.num(Math.round(v - 1)); };
       }
     }
+  };
+  L.hooks.matrix = function (option, meta) {
+    var labels = meta.labels;
+    option.series[0].label.formatter = function (p) { var v = p.value; return labels[v[1]][v[0]]; };
+    option.tooltip.formatter = function (p) {
+      if (!p || p.componentType !== "series" || !p.value) { return ""; }
+      var x = p.value[0], y = p.value[1], v = meta.values[y][x];
+      var h = "<div class=\"logitlens-tip\" style=\"font:12px/1.45 sans-serif\">";
+      h += "<b>" + L.esc(meta.rows[y]) + "</b> &middot; " + L.esc(meta.colWord) + " " + L.esc(x) +
+        " <code>" + L.esc(meta.cols[x]) + "</code><br>direct contribution: <b>" + L.num(v) + "</b>";
+      if (meta.total && typeof meta.total[x] === "number") {
+        h += "<br>the logit there: " + L.num(meta.total[x]);
+      }
+      return h + "</div>";
+    };
+    var vm = option.visualMap && option.visualMap[0];
+    if (vm) { vm.formatter = function (v) { return L.num(v); }; }
+  };
+  L.hooks.bars = function (option, meta) {
+    option.tooltip.formatter = function (p) {
+      if (!p || p.componentType !== "series") { return ""; }
+      return "<div class=\"logitlens-tip\" style=\"font:12px/1.45 sans-serif\"><b>" + L.esc(meta.names[p.dataIndex]) +
+        "</b>: " + L.num(meta.values[p.dataIndex]) + "</div>";
+    };
   };
   L.mount = function (id, kind, option, meta, src) {
     var tries = 0;

@@ -13,10 +13,17 @@ const (
 	HookEmbed      = "hook_embed"
 	HookPosEmbed   = "hook_pos_embed"
 	HookNormalized = "ln_final.hook_normalized"
+	// HookZ (per block: "blocks.{i}.attn.hook_z") is every head's attention-weighted
+	// values before c_proj: [seq, n_head, d_head]. Block i's attention output is
+	// Σ_h z[:, h, :] · c_proj.weight[h·d_head : (h+1)·d_head, :] + c_proj.bias.
+	HookZ = "attn.hook_z"
 )
 
 // blockHooks are the per-block hook suffixes, in the order the forward pass reaches them.
-var blockHooks = []string{"hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"}
+var blockHooks = []string{"hook_resid_pre", HookZ, "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"}
+
+// isHookZ says whether name is some block's attn.hook_z.
+func isHookZ(name string) bool { return strings.HasSuffix(name, "."+HookZ) }
 
 // BlockHook returns the name of a per-block hook, e.g. BlockHook(3, "hook_resid_post").
 func BlockHook(layer int, hook string) string { return fmt.Sprintf("blocks.%d.%s", layer, hook) }
@@ -81,7 +88,9 @@ type Patch struct {
 	// Positions restricts the patch to these sequence positions; nil means all.
 	Positions []int
 	// Value is the replacement or the addend: shape [n_embd] (same vector everywhere),
-	// [seq, n_embd] (per position) or [batch, seq, n_embd]. Unused for PatchZero.
+	// [seq, n_embd] (per position) or [batch, seq, n_embd]; for attn.hook_z the last
+	// axis may also be given as [n_head, d_head] (e.g. [seq, n_head, d_head]), as it
+	// is read. Unused for PatchZero.
 	Value *Array
 }
 

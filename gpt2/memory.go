@@ -9,9 +9,9 @@ import (
 
 // gcHeadroom is how far the Go heap may grow past its live size before a
 // collection, once a model is loaded: room for the largest transient a lens makes
-// (a chunk of vocabulary-sized rows, at most 512 MiB: lensnb/chunk.go) and its
+// (a chunk of vocabulary-sized rows, at most 384 MiB: lensnb/chunk.go) and its
 // garbage.
-const gcHeadroom = 512 << 20
+const gcHeadroom = 384 << 20
 
 // limitHeapGrowth lowers the garbage collector's GOGC so that the heap grows by
 // about gcHeadroom past its live size, not by the live size itself, and sets a soft
@@ -23,8 +23,8 @@ const gcHeadroom = 512 << 20
 // few lenses took gpt2-medium's session from 1.5 GB to 3.6 GB. The weights hold no
 // pointers, so the collector never scans them and collecting more often costs little.
 // A GOGC or GOMEMLIMIT set by the user is left alone (GOGC=100 or GOMEMLIMIT=off
-// restores Go's defaults); both settings are only ever lowered… the limit is raised
-// by each further model loaded, since it is the live size then plus the margin.
+// keeps Go's defaults). GOGC is only ever lowered; the limit is set at each load to
+// the live heap then plus the margin, so it grows with every model loaded.
 func limitHeapGrowth() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return

@@ -6,7 +6,7 @@ package gpt2
 //	              + ── block 0 ── block 1 ── … ── block n-1 ── ln_f ── wteᵀ ── logits
 //	positions ─wpe┘
 //
-//	block(x) = x + attn(ln_1(x))       (hook_resid_pre → hook_attn_out → hook_resid_mid)
+//	block(x) = x + attn(ln_1(x))       (hook_resid_pre → attn.hook_z → hook_attn_out → hook_resid_mid)
 //	           + mlp(ln_2(·))          (hook_mlp_out → hook_resid_post)
 //
 // Every weight lives in the model store under its Hugging Face name ("h/0/attn/c_attn/weight"),
@@ -76,7 +76,7 @@ func block(scope *model.Scope, cfg *Config, x *Node, layer int, h *hooks, cache 
 	name := func(hook string) string { return fmt.Sprintf("blocks.%d.%s", layer, hook) }
 
 	x = h.at(name("hook_resid_pre"), x)
-	attnOut := attn(scope.In("attn"), cfg, layerNorm(scope.In("ln_1"), cfg, x), cache)
+	attnOut := attn(scope.In("attn"), cfg, layerNorm(scope.In("ln_1"), cfg, x), layer, h, cache)
 	attnOut = h.at(name("hook_attn_out"), attnOut)
 	x = h.at(name("hook_resid_mid"), Add(x, attnOut))
 
@@ -86,8 +86,9 @@ func block(scope *model.Scope, cfg *Config, x *Node, layer int, h *hooks, cache 
 }
 
 // attn is causal multi-head self-attention: c_attn projects to q, k, v in one matmul,
-// softmax(q·kᵀ/√d_head) mixes the values, c_proj projects back.
-func attn(scope *model.Scope, cfg *Config, x *Node, cache *layerCache) *Node {
+// softmax(q·kᵀ/√d_head) mixes the values, c_proj projects back. The heads' mixed
+// values, side by side, are the hook blocks.{layer}.attn.hook_z.
+func attn(scope *model.Scope, cfg *Config, x *Node, layer int, h *hooks, cache *layerCache) *Node {
 	batch, seq, d := x.Shape().Dim(0), x.Shape().Dim(1), cfg.NEmbd
 	nHead, headDim := cfg.NHead, cfg.HeadDim()
 
@@ -105,7 +106,7 @@ func attn(scope *model.Scope, cfg *Config, x *Node, cache *layerCache) *Node {
 	} else {
 		out = cache.attend(q, k, v, scale)
 	}
-	out = Reshape(out, batch, seq, d)
+	out = h.at(BlockHook(layer, HookZ), Reshape(out, batch, seq, d))
 	return conv1D(scope.In("c_proj"), out)
 }
 

@@ -137,6 +137,7 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 	if err := checkHooks(m.Config, opts.Keep); err != nil {
 		return nil, err
 	}
+	opts.Patches = flattenHeadPatches(m.Config, opts.Patches)
 	keep := opts.Keep
 	if opts.HiddenStates {
 		keep = append(append([]string(nil), keep...), hiddenStateHooks(m.Config)...)
@@ -247,7 +248,11 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 			return nil, err
 		}
 		for b, ids := range batch {
-			results[b].Hooks[k] = trimRows(arr.Sub(b), len(ids))
+			a := trimRows(arr.Sub(b), len(ids))
+			if isHookZ(k) { // [seq, n_embd] → [seq, n_head, d_head], as TransformerLens shows it
+				a.Shape = []int{len(ids), m.Config.NHead, m.Config.HeadDim()}
+			}
+			results[b].Hooks[k] = a
 		}
 	}
 	if opts.HiddenStates {
@@ -271,6 +276,23 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 	}
 	return results, nil
+}
+
+// flattenHeadPatches returns patches with every attn.hook_z value given per head
+// ([..., n_head, d_head]) reshaped to [..., n_embd], the layout the graph patches.
+func flattenHeadPatches(cfg *Config, patches []Patch) []Patch {
+	out := append([]Patch(nil), patches...)
+	for i, p := range out {
+		if !isHookZ(p.Hook) || p.Value == nil {
+			continue
+		}
+		s := p.Value.Shape
+		if n := len(s); n >= 2 && s[n-2] == cfg.NHead && s[n-1] == cfg.HeadDim() {
+			flat := append(append([]int(nil), s[:n-2]...), cfg.NEmbd)
+			out[i].Value = &Array{Shape: flat, Data: p.Value.Data}
+		}
+	}
+	return out
 }
 
 func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
@@ -485,32 +507,56 @@ func product(s []int) int {
 
 // LMHead returns a float32 copy of the tied lm_head matrix (= wte) [vocab, n_embd]:
 // the logit of token v for a final hidden state h is row v · h.
-func (m *Model) LMHead() (*Array, error) {
-	return m.weightCopy("wte.weight")
-}
+func (m *Model) LMHead() (*Array, error) { return m.Weight("wte.weight") }
 
-// weightCopy returns a float32 copy of the weight with Hugging Face name hfName.
-func (m *Model) weightCopy(hfName string) (*Array, error) {
-	v := m.store.GetVariable(storePath(hfName))
+// Weight returns a float32 copy of the weight with Hugging Face name name
+// ("wte.weight", "h.3.attn.c_proj.weight", "ln_f.bias"; "lm_head.weight" is wte,
+// tied), widened if it is kept in half precision.
+func (m *Model) Weight(name string) (*Array, error) { return m.WeightRows(name) }
+
+// WeightRows is Weight for some rows of the first axis only (all when rows is
+// empty): WeightRows("wte.weight", id) is token id's embedding, which is also its
+// lm_head row, without copying the whole vocabulary.
+func (m *Model) WeightRows(name string, rows ...int) (*Array, error) {
+	if name == "lm_head.weight" {
+		name = "wte.weight"
+	}
+	v := m.store.GetVariable(storePath(name))
 	if v == nil {
-		return nil, fmt.Errorf("weight %s: the model has no such weight", hfName)
+		return nil, fmt.Errorf("weight %s: the model has no such weight (names are Hugging Face's, e.g. wte.weight, h.0.attn.c_proj.weight, ln_f.bias)", name)
 	}
 	t, err := v.Value()
 	if err != nil {
-		return nil, fmt.Errorf("weight %s: %w", hfName, err)
+		return nil, fmt.Errorf("weight %s: %w", name, err)
 	}
-	out := &Array{Shape: append([]int(nil), t.Shape().Dimensions...), Data: make([]float32, t.Size())}
-	widen := func(flat any) {
-		switch x := flat.(type) {
-		case []float32:
-			copy(out.Data, x)
-		case []float16.Float16:
-			for i, v := range x {
-				out.Data[i] = v.Float32()
-			}
-		case []bfloat16.BFloat16:
-			for i, v := range x {
-				out.Data[i] = v.Float32()
+	dims := t.Shape().Dimensions
+	rowSize := t.Size() / dims[0]
+	for _, r := range rows {
+		if r < 0 || r >= dims[0] {
+			return nil, fmt.Errorf("weight %s: row %d is outside 0..%d", name, r, dims[0]-1)
+		}
+	}
+	if len(rows) == 0 {
+		rows = make([]int, dims[0])
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	out := &Array{Shape: append([]int{len(rows)}, dims[1:]...), Data: make([]float32, len(rows)*rowSize)}
+	copyRows := func(flat any) {
+		for i, r := range rows {
+			dst := out.Data[i*rowSize : (i+1)*rowSize]
+			switch x := flat.(type) {
+			case []float32:
+				copy(dst, x[r*rowSize:])
+			case []float16.Float16:
+				for j, v := range x[r*rowSize : (r+1)*rowSize] {
+					dst[j] = v.Float32()
+				}
+			case []bfloat16.BFloat16:
+				for j, v := range x[r*rowSize : (r+1)*rowSize] {
+					dst[j] = v.Float32()
+				}
 			}
 		}
 	}
@@ -519,14 +565,14 @@ func (m *Model) weightCopy(hfName string) (*Array, error) {
 		if err == nil {
 			var flat any
 			if flat, err = buf.Data(); err == nil {
-				widen(flat)
+				copyRows(flat)
 				return out, nil
 			}
 		}
-		return nil, fmt.Errorf("weight %s: %w", hfName, err)
+		return nil, fmt.Errorf("weight %s: %w", name, err)
 	}
-	if err := t.ConstFlatData(widen); err != nil {
-		return nil, fmt.Errorf("weight %s: %w", hfName, err)
+	if err := t.ConstFlatData(copyRows); err != nil {
+		return nil, fmt.Errorf("weight %s: %w", name, err)
 	}
 	t.FinalizeLocal() // the device copy stays the only one
 	return out, nil

@@ -20,11 +20,11 @@ import (
 const chunkTensorsPerRow = 5
 
 // chunkBudget bounds the bytes of one chunk's vocabulary-sized tensors: an eighth
-// of the memory the kernel says is available, between 64 MiB and 512 MiB (the
-// same as the headroom gpt2 leaves the garbage collector). Past ~500 rows the
+// of the memory the kernel says is available, between 64 MiB and 384 MiB (the
+// same as the headroom gpt2 leaves the garbage collector). Past ~400 rows the
 // matmul gains nothing on a CPU, and below 64 MiB the lens slows.
 var chunkBudget = sync.OnceValue(func() int64 {
-	const lo, hi = 64 << 20, 512 << 20
+	const lo, hi = 64 << 20, 384 << 20
 	return min(max(memAvailable()/8, lo), hi)
 })
 

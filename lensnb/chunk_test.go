@@ -31,8 +31,8 @@ func TestChunkColumns(t *testing.T) {
 func TestAutoChunkRows(t *testing.T) {
 	rows := autoChunkRows(50257)
 	bytes := int64(rows) * 50257 * 4 * chunkTensorsPerRow
-	if rows < 16 || bytes > 512<<20 {
-		t.Errorf("autoChunkRows(50257) = %d rows = %d MiB of vocabulary tensors; want ≥ 16 rows within 512 MiB", rows, bytes>>20)
+	if rows < 16 || bytes > 384<<20 {
+		t.Errorf("autoChunkRows(50257) = %d rows = %d MiB of vocabulary tensors; want ≥ 16 rows within 384 MiB", rows, bytes>>20)
 	}
 	if got := autoChunkRows(1 << 30); got != 16 {
 		t.Errorf("autoChunkRows(huge vocabulary) = %d, want the floor of 16", got)

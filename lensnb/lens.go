@@ -38,8 +38,8 @@ type Options struct {
 	ResidMid bool
 	// ChunkRows bounds the (state, position) rows unembedded at once: memory stays
 	// O(ChunkRows × vocab) whatever the prompt length. 0 sizes chunks by memory: an
-	// eighth of the available memory, kept between 64 and 512 MiB of vocabulary-sized
-	// rows (534 rows of GPT-2's vocabulary at 512 MiB; see chunk.go).
+	// eighth of the available memory, kept between 64 and 384 MiB of vocabulary-sized
+	// rows (400 rows of GPT-2's vocabulary at 384 MiB; see chunk.go).
 	ChunkRows int
 }
 

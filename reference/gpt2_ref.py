@@ -103,8 +103,9 @@ class GPT2:
         future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
         pattern = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
         hooks[f"blocks.{i}.attn.hook_pattern"] = pattern
-        z = (pattern @ v).transpose(0, 1).reshape(T, D)
-        return self.conv1d(z, f"h.{i}.attn.c_proj")
+        z = (pattern @ v).transpose(0, 1)  # [T, H, hd]
+        hooks[f"blocks.{i}.attn.hook_z"] = z
+        return self.conv1d(z.reshape(T, D), f"h.{i}.attn.c_proj")
 
     def forward(self, ids, zero_attn=()):
         """Runs the model on a list of token ids (batch 1).
@@ -289,6 +290,41 @@ def mode_lens(model, a):
             "next_ids": [c[2] for c in cols], "states": names, "cells": cells}
 
 
+def mode_dla(model, a):
+    """Direct logit attribution, TransformerLens style: stack every component that
+    writes into the final residual stream, apply ln_f with the final position's
+    scale frozen (centre each component, divide by hook_scale, multiply by the
+    gain: apply_ln_to_stack), and project on the token's unembedding direction
+    (or the difference of two). Heads: z @ W_O split per head, the same way."""
+    out = model.forward(a.ids)
+    hk = out["hooks"]
+    direction = model.wte[a.target] - (model.wte[a.versus] if a.versus is not None else 0)
+    gain, bias = model.w["ln_f.weight"], model.w["ln_f.bias"]
+    scale = hk["ln_final.hook_scale"]  # [T, 1]
+
+    def attr(stack):  # [..., T, D] -> [..., T]
+        centred = stack - stack.mean(-1, keepdim=True)
+        return ((centred / scale) * gain) @ direction
+
+    names, comps = ["embed", "pos_embed"], [hk["hook_embed"], hk["hook_pos_embed"]]
+    heads, head_bias = [], []
+    H, D = model.H, model.D
+    hd = D // H
+    for i in range(model.L):
+        names += [f"blocks.{i}.attn", f"blocks.{i}.mlp"]
+        comps += [hk[f"blocks.{i}.hook_attn_out"], hk[f"blocks.{i}.hook_mlp_out"]]
+        z = hk[f"blocks.{i}.attn.hook_z"]  # [T, H, hd]
+        w_o = model.w[f"h.{i}.attn.c_proj.weight"].reshape(H, hd, D)
+        per_head = torch.einsum("thk,hkd->htd", z, w_o)  # [H, T, D]
+        heads.append(tolist(attr(per_head)))
+        b = model.w[f"h.{i}.attn.c_proj.bias"].expand(len(a.ids), D)
+        head_bias.append(tolist(attr(b)))
+    logits = out["logits"][:, a.target] - (out["logits"][:, a.versus] if a.versus is not None else 0)
+    return {"components": names, "direct": tolist(attr(torch.stack(comps))),
+            "bias": tolist((bias @ direction).expand(len(a.ids))), "logit": tolist(logits),
+            "heads": heads, "head_bias": head_bias, "scale": tolist(scale[:, 0])}
+
+
 def mode_mkfixture(a):
     rng = np.random.default_rng(a.seed)
     L, H, D, V, P = a.n_layer, a.n_head, a.n_embd, a.vocab_size, a.n_positions
@@ -318,7 +354,7 @@ def mode_mkfixture(a):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["forward", "generate", "lens", "mkfixture"])
+    ap.add_argument("mode", choices=["forward", "generate", "lens", "dla", "mkfixture"])
     ap.add_argument("--model", help="HF GPT-2 folder (config.json, model.safetensors)")
     ap.add_argument("--ids", help="comma-separated prompt token ids, e.g. 8491,11875,922,30")
     ap.add_argument("--out", required=True, help="output JSON file (mkfixture: output folder)")
@@ -330,6 +366,7 @@ def main(argv=None):
     ap.add_argument("--final-norm", choices=["true", "false"], default="true")
     ap.add_argument("--topk", type=int, default=5)
     ap.add_argument("--target", type=int, default=None)
+    ap.add_argument("--versus", type=int, default=None, help="dla: attribute the logit difference target - versus")
     ap.add_argument("--states", choices=["resid_post", "all"], default="resid_post")
     ap.add_argument("--generate", type=int, default=0, metavar="N")
     # mkfixture options
@@ -350,12 +387,15 @@ def main(argv=None):
     model = GPT2(a.model)
     if any(not 0 <= z < model.L for z in a.zero_attn):
         ap.error(f"--zero-attn-out layer outside 0..{model.L - 1}")
-    if a.target is not None and not 0 <= a.target < model.V:
-        ap.error("--target outside the vocabulary")
+    for name, v in (("--target", a.target), ("--versus", a.versus)):
+        if v is not None and not 0 <= v < model.V:
+            ap.error(f"{name} outside the vocabulary")
+    if a.mode == "dla" and a.target is None:
+        ap.error("dla needs --target")
     if a.mode == "generate" and not 0 <= a.eos_token_id < model.V:
         ap.error("--eos-token-id outside the vocabulary")
     with torch.no_grad():
-        res = {"forward": mode_forward, "generate": mode_generate, "lens": mode_lens}[a.mode](model, a)
+        res = {"forward": mode_forward, "generate": mode_generate, "lens": mode_lens, "dla": mode_dla}[a.mode](model, a)
     with open(a.out, "w") as f:
         f.write(json.dumps(res, allow_nan=False))  # one-shot dumps uses the C encoder
 

@@ -1,0 +1,289 @@
+package lensnb
+
+// Direct logit attribution (DLA): which part of the model wrote a logit.
+//
+// The residual stream at the end of the last block is a sum of what every part
+// wrote into it: x = embed + pos_embed + Σ_i (attn_out_i + mlp_out_i), and block
+// i's attention output is itself Σ_h z_h · W_O[h] + b_O (head h's values through its
+// rows of c_proj). The logit of token w at a position is ln_f(x) · W_U[w]. With the
+// LayerNorm's scale σ of that position frozen (as TransformerLens's
+// apply_ln_to_stack does), ln_f is linear in x:
+//
+//	ln_f(x)·W_U[w] = Σ_c c·u/σ + b·W_U[w],   u = g⊙W_U[w] − mean(g⊙W_U[w])
+//
+// (g, b: ln_f's gain and bias; centring c is the same as centring u). So each
+// component's direct contribution is c·u/σ, and they add up to the model's own
+// logit exactly. For a logit difference (" Paris" vs " Rome") W_U[w] is replaced by
+// W_U[w] − W_U[v].
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+)
+
+// Attribution is the direct logit attribution of one prompt, at every position,
+// for one token or a logit difference between two tokens.
+type Attribution struct {
+	Model    string   `json:"model"`
+	InputIDs []int    `json:"input_ids"`
+	Tokens   []string `json:"tokens"`
+	// Token is the token whose logit is attributed; with a Versus token (≥ 0) it is
+	// the logit difference Token − Versus. Versus is -1 for a single logit.
+	Token      int    `json:"token"`
+	TokenText  string `json:"token_text"`
+	Versus     int    `json:"versus"`
+	VersusText string `json:"versus_text,omitempty"`
+	// Components names the rows of Direct, in the order they write into the
+	// residual stream: "embed", "pos_embed", then "blocks.{i}.attn" and
+	// "blocks.{i}.mlp" for each block.
+	Components []string `json:"components"`
+	// Direct[c][t] is component c's direct contribution at position t.
+	Direct [][]float64 `json:"direct"`
+	// Bias[t] is ln_f's bias term (b · direction): the part of the logit no
+	// component wrote. Σ_c Direct[c][t] + Bias[t] = Logit[t].
+	Bias []float64 `json:"bias"`
+	// Logit[t] is the model's own logit (or logit difference) at position t.
+	Logit []float64 `json:"logit"`
+	// Heads[i][h][t] is head h of block i's contribution at position t, and
+	// HeadBias[i][t] that of c_proj's bias: Σ_h Heads[i][h][t] + HeadBias[i][t] is
+	// the "blocks.{i}.attn" row of Direct.
+	Heads    [][][]float64 `json:"heads"`
+	HeadBias [][]float64   `json:"head_bias"`
+	// Scale[t] is σ, ln_f's frozen scale at position t (√(var + ε) of the final
+	// residual stream).
+	Scale []float64 `json:"scale"`
+}
+
+// Attribute computes the direct logit attribution of prompt (tokenised) for one
+// token (one argument) or for the logit difference between two (first − second),
+// each given as text that must be exactly one token, e.g. " Paris", " Rome".
+func Attribute(m *gpt2.Model, prompt string, tokens ...string) (*Attribution, error) {
+	ids, err := m.Tokenizer.Encode(prompt)
+	if err != nil {
+		return nil, fmt.Errorf("attribute: %w", err)
+	}
+	targets := make([]int, len(tokens))
+	for i, tok := range tokens {
+		if targets[i], err = SingleToken(m, tok); err != nil {
+			return nil, fmt.Errorf("attribute: %w", err)
+		}
+	}
+	return AttributeIDs(m, ids, targets...)
+}
+
+// SingleToken returns the id of text, which must encode to exactly one token.
+func SingleToken(m *gpt2.Model, text string) (int, error) {
+	ids, err := m.Tokenizer.Encode(text)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) != 1 {
+		parts := make([]string, len(ids))
+		for i, id := range ids {
+			parts[i] = fmt.Sprintf("%q", m.Tokenizer.TokenText(id))
+		}
+		return 0, fmt.Errorf("%q is %d tokens %v, not one: give a single token (GPT-2 words usually start with a space, e.g. \" Paris\")", text, len(ids), parts)
+	}
+	return ids[0], nil
+}
+
+// AttributeIDs is Attribute for token ids: one target token, or two for the logit
+// difference targets[0] − targets[1].
+func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error) {
+	cfg := m.Config
+	if len(targets) < 1 || len(targets) > 2 {
+		return nil, fmt.Errorf("attribute: give one token (its logit) or two (their logit difference), not %d", len(targets))
+	}
+	for _, id := range targets {
+		if id < 0 || id >= cfg.VocabSize {
+			return nil, fmt.Errorf("attribute: token id %d is outside the vocabulary [0,%d)", id, cfg.VocabSize)
+		}
+	}
+	if len(targets) == 2 && targets[0] == targets[1] {
+		return nil, errors.New("attribute: the two tokens are the same: their logit difference is 0 everywhere")
+	}
+	L, nh, dh, d := cfg.NLayer, cfg.NHead, cfg.HeadDim(), cfg.NEmbd
+
+	// One forward pass keeping every component and the final residual stream.
+	keep := []string{gpt2.HookEmbed, gpt2.HookPosEmbed, gpt2.ResidPost(L - 1)}
+	for i := 0; i < L; i++ {
+		keep = append(keep, gpt2.BlockHook(i, "hook_attn_out"), gpt2.BlockHook(i, "hook_mlp_out"), gpt2.BlockHook(i, gpt2.HookZ))
+	}
+	run, err := m.Run(ids, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: keep})
+	if err != nil {
+		return nil, fmt.Errorf("attribute: %w", err)
+	}
+
+	// The direction w in the residual stream after ln_f, and u = centred g⊙w.
+	rows, err := m.WeightRows("wte.weight", targets...)
+	if err != nil {
+		return nil, fmt.Errorf("attribute: %w", err)
+	}
+	w := make([]float64, d)
+	for j := range w {
+		w[j] = float64(rows.Data[j])
+		if len(targets) == 2 {
+			w[j] -= float64(rows.Data[d+j])
+		}
+	}
+	gain, err := m.Weight("ln_f.weight")
+	if err != nil {
+		return nil, fmt.Errorf("attribute: %w", err)
+	}
+	bias, err := m.Weight("ln_f.bias")
+	if err != nil {
+		return nil, fmt.Errorf("attribute: %w", err)
+	}
+	u := make([]float64, d)
+	mean, biasTerm := 0.0, 0.0
+	for j := range u {
+		u[j] = float64(gain.Data[j]) * w[j]
+		mean += u[j] / float64(d)
+		biasTerm += float64(bias.Data[j]) * w[j]
+	}
+	for j := range u {
+		u[j] -= mean
+	}
+
+	T := len(ids)
+	a := &Attribution{Model: m.Ref, InputIDs: append([]int(nil), ids...), Token: targets[0], TokenText: m.Tokenizer.TokenText(targets[0]), Versus: -1,
+		Bias: make([]float64, T), Logit: make([]float64, T), Scale: make([]float64, T)}
+	if len(targets) == 2 {
+		a.Versus, a.VersusText = targets[1], m.Tokenizer.TokenText(targets[1])
+	}
+	for _, id := range ids {
+		a.Tokens = append(a.Tokens, m.Tokenizer.TokenText(id))
+	}
+	final := run.Hooks[gpt2.ResidPost(L-1)]
+	for t := 0; t < T; t++ {
+		a.Scale[t] = layerNormScale(final.Row(t), cfg.LayerNormEps)
+		a.Bias[t] = biasTerm
+		a.Logit[t] = dot(final.Row(t), u)/a.Scale[t] + biasTerm
+	}
+	// direct is c·u/σ at every position of a [T, d] activation.
+	direct := func(c *gpt2.Array) []float64 {
+		out := make([]float64, T)
+		for t := range out {
+			out[t] = dot(c.Row(t), u) / a.Scale[t]
+		}
+		return out
+	}
+	a.Components = []string{"embed", "pos_embed"}
+	a.Direct = [][]float64{direct(run.Hooks[gpt2.HookEmbed]), direct(run.Hooks[gpt2.HookPosEmbed])}
+	for i := 0; i < L; i++ {
+		a.Components = append(a.Components, fmt.Sprintf("blocks.%d.attn", i), fmt.Sprintf("blocks.%d.mlp", i))
+		a.Direct = append(a.Direct, direct(run.Hooks[gpt2.BlockHook(i, "hook_attn_out")]), direct(run.Hooks[gpt2.BlockHook(i, "hook_mlp_out")]))
+
+		// Heads: z_h · (W_O[h] u) / σ, where W_O = c_proj.weight [n_embd (heads), n_embd].
+		wo, err := m.Weight(fmt.Sprintf("h.%d.attn.c_proj.weight", i))
+		if err != nil {
+			return nil, fmt.Errorf("attribute: %w", err)
+		}
+		bo, err := m.Weight(fmt.Sprintf("h.%d.attn.c_proj.bias", i))
+		if err != nil {
+			return nil, fmt.Errorf("attribute: %w", err)
+		}
+		woU := make([]float64, d) // W_O u: one value per (head, d_head) input
+		for r := 0; r < d; r++ {
+			woU[r] = dot(wo.Data[r*d:(r+1)*d], u)
+		}
+		boU := dot(bo.Data, u)
+		z := run.Hooks[gpt2.BlockHook(i, gpt2.HookZ)] // [T, n_head, d_head]
+		heads := make([][]float64, nh)
+		for h := range heads {
+			heads[h] = make([]float64, T)
+			for t := 0; t < T; t++ {
+				zt := z.Data[(t*nh+h)*dh : (t*nh+h+1)*dh]
+				heads[h][t] = dot(zt, woU[h*dh:(h+1)*dh]) / a.Scale[t]
+			}
+		}
+		hb := make([]float64, T)
+		for t := range hb {
+			hb[t] = boU / a.Scale[t]
+		}
+		a.Heads = append(a.Heads, heads)
+		a.HeadBias = append(a.HeadBias, hb)
+	}
+	return a, nil
+}
+
+// layerNormScale is √(var(x) + eps), the population variance, as LayerNorm computes it.
+func layerNormScale(x []float32, eps float64) float64 {
+	mean := 0.0
+	for _, v := range x {
+		mean += float64(v)
+	}
+	mean /= float64(len(x))
+	variance := 0.0
+	for _, v := range x {
+		variance += (float64(v) - mean) * (float64(v) - mean)
+	}
+	return math.Sqrt(variance/float64(len(x)) + eps)
+}
+
+func dot(x []float32, y []float64) float64 {
+	s := 0.0
+	for i, v := range x {
+		s += float64(v) * y[i]
+	}
+	return s
+}
+
+// Position returns the attribution at position t (negative: from the end, -1 is the
+// last) as one list: each component's contribution, the bias term and the logit.
+func (a *Attribution) Position(t int) (AttributionAt, error) {
+	if t < 0 {
+		t += len(a.InputIDs)
+	}
+	if t < 0 || t >= len(a.InputIDs) {
+		return AttributionAt{}, fmt.Errorf("attribution: position %d is outside the prompt (positions 0..%d, or -1 for the last)", t, len(a.InputIDs)-1)
+	}
+	at := AttributionAt{Position: t, Token: a.Tokens[t], Bias: a.Bias[t], Logit: a.Logit[t]}
+	for c, name := range a.Components {
+		at.Components = append(at.Components, Contribution{Name: name, Value: a.Direct[c][t]})
+	}
+	for i := range a.Heads {
+		for h := range a.Heads[i] {
+			at.Heads = append(at.Heads, Contribution{Name: fmt.Sprintf("blocks.%d.attn.head.%d", i, h), Value: a.Heads[i][h][t]})
+		}
+	}
+	return at, nil
+}
+
+// AttributionAt is the attribution at one position.
+type AttributionAt struct {
+	Position   int            `json:"position"`
+	Token      string         `json:"token"`
+	Components []Contribution `json:"components"`
+	Heads      []Contribution `json:"heads"`
+	Bias       float64        `json:"bias"`
+	Logit      float64        `json:"logit"`
+}
+
+// Contribution is one named part's direct contribution to a logit.
+type Contribution struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+}
+
+// RunningSum returns, at position t, the logit as the components so far would give
+// it: entry 0 after the embeddings (embed + pos_embed), entry i+1 after block i
+// (its attention and MLP added), each plus the bias term. The last entry is the
+// model's logit. It is the logit lens's logit at the same states, except that the
+// lens normalises each state by its own scale, while this uses the final one.
+func (a *Attribution) RunningSum(t int) ([]float64, error) {
+	at, err := a.Position(t)
+	if err != nil {
+		return nil, err
+	}
+	sum := at.Bias + at.Components[0].Value + at.Components[1].Value
+	out := []float64{sum}
+	for c := 2; c < len(at.Components); c += 2 {
+		sum += at.Components[c].Value + at.Components[c+1].Value
+		out = append(out, sum)
+	}
+	return out, nil
+}
