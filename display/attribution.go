@@ -143,6 +143,7 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 			limit = 1
 		}
 	}
+	limit = math.Ceil(limit*1e6) / 1e6 // the scale's bounds are written with 6 decimals: round outwards
 	sc := &scale{pal: RdBuR, min: -limit, mid: 0, max: limit}
 	meta := matrixMeta{ColWord: colWord, Values: vals, Total: total, Renderer: "canvas"}
 	for _, r := range rows {
@@ -177,7 +178,7 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 		subtitle = wrapAtDot(subtitle, w/6)
 		gridTop += 14 * strings.Count(subtitle, "\n")
 	}
-	c.width = max(520, left+visC*cellW+right)
+	c.width = max(520, left+visC*cellW+right, 40+9*utf8.RuneCountInString(c.Title))
 	c.height = gridTop + len(rows)*cellH + bottomPad
 
 	hm := charts.NewHeatMap()
@@ -226,11 +227,22 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 	if err := setPath(opt, []string{"tooltip", "textStyle"}, map[string]any{"color": "#222"}); err != nil {
 		return err
 	}
+	if err := setPath(opt, []string{"tooltip", "className"}, "logitlens-tooltip"); err != nil {
+		return err
+	}
+	for _, ti := range asList(opt["title"]) {
+		ti["subtextStyle"] = map[string]any{"fontSize": 11, "color": "#555", "lineHeight": 14}
+	}
+	for _, ax := range asList(opt["xAxis"]) {
+		if lab, ok := ax["axisLabel"].(map[string]any); ok {
+			lab["width"], lab["overflow"] = cellW-4, "truncate"
+		}
+	}
 	vms := asList(opt["visualMap"])
 	if len(vms) != 1 {
 		return fmt.Errorf("display: unexpected visualMap in the chart option")
 	}
-	vms[0]["min"], vms[0]["max"], vms[0]["seriesIndex"], vms[0]["precision"] = -round6(limit), round6(limit), 0, 2
+	vms[0]["min"], vms[0]["max"], vms[0]["seriesIndex"], vms[0]["precision"] = -limit, limit, 0, 2
 	vms[0]["itemHeight"] = min(220, max(80, len(rows)*cellH-40))
 	series := asList(opt["series"])
 	if len(series) != 1 {
@@ -303,7 +315,7 @@ func AttributionBars(a *lensnb.Attribution, position int, o AttributionOptions) 
 	for _, n := range meta.Names {
 		maxName = max(maxName, utf8.RuneCountInString(n))
 	}
-	c.width, c.height = 640, 80+18*len(meta.Names)
+	c.width, c.height = max(640, 40+9*utf8.RuneCountInString(c.Title)), 80+18*len(meta.Names)
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(
 		charts.WithInitializationOpts(opts.Initialization{
@@ -326,9 +338,15 @@ func AttributionBars(a *lensnb.Attribution, position int, o AttributionOptions) 
 	opt["legend"] = map[string]any{"show": false}
 	opt["backgroundColor"] = "#ffffff"
 	opt["toolbox"] = map[string]any{"show": false}
-	if err := setPath(opt, []string{"tooltip", "confine"}, true); err != nil {
-		c.err = err
-		return c
+	for _, path := range [][]string{{"tooltip", "confine"}, {"tooltip", "className"}} {
+		var v any = true
+		if path[1] == "className" {
+			v = "logitlens-tooltip"
+		}
+		if err := setPath(opt, path, v); err != nil {
+			c.err = err
+			return c
+		}
 	}
 	c.option, c.meta = opt, meta
 	return c

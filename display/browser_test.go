@@ -181,6 +181,17 @@ window.addEventListener("load", function () {
 	pages = append(pages, browsercheck.Page{Name: "heatmap-13x1024", File: writeFile(t, filepath.Join(dir, "long.html"), longPage),
 		Hover: []browsercheck.Hover{{Chart: 0, X: 5, Y: 12}}})
 
+	// 6. Direct logit attribution with hostile tokens: components × positions,
+	// the bars at one position and the heads.
+	attr := SampleAttribution(6, 4, 8, true, 4)
+	buf.Reset()
+	if err := WritePage(&buf, "attribution", AttributionHeatmap(attr, AttributionOptions{}), AttributionBars(attr, -1, AttributionOptions{}),
+		HeadHeatmap(attr, -1, AttributionOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, browsercheck.Page{Name: "attribution", File: writeFile(t, filepath.Join(dir, "attribution.html"), buf.String()), Height: 1400,
+		Hover: []browsercheck.Hover{{Chart: 0, X: 0, Y: 5, Screenshot: "hover"}, {Chart: 2, X: 1, Y: 3}}})
+
 	byName := browsercheck.Run(t, "", pages)
 	for _, pg := range pages {
 		p := byName[pg.Name]
@@ -191,7 +202,7 @@ window.addEventListener("load", function () {
 		// every chart drawn, every hover showed a tooltip of text.
 		browsercheck.CheckPage(t, p)
 	}
-	want := []string{"heatmap-13x20", "hostile", "notebook-fake-amd", "jupyterlab-like", "cdn-script", "cdn-offline", "heatmap-13x1024"}
+	want := []string{"heatmap-13x20", "hostile", "notebook-fake-amd", "jupyterlab-like", "cdn-script", "cdn-offline", "heatmap-13x1024", "attribution"}
 	if haveRequireJS {
 		want = append(want, "notebook-requirejs", "notebook-requirejs-cdn")
 	}
@@ -307,5 +318,31 @@ window.addEventListener("load", function () {
 	}
 	if tip := p.Hovers[0].Tooltip; tip != nil && !strings.Contains(tip.Text, "position 5") {
 		t.Errorf("heatmap-13x1024: tooltip:\n%s", tip.Text)
+	}
+
+	// 6. The attribution charts drew, their tooltips name the component and show
+	// the hostile token as text.
+	p = byName["attribution"]
+	if len(p.Charts) != 3 {
+		t.Fatalf("attribution: %d charts", len(p.Charts))
+	}
+	if tip := p.Hovers[0].Tooltip; tip != nil {
+		for _, want := range []string{attr.Components[5], "position 0", VisibleToken(attr.Tokens[0]), "direct contribution"} {
+			if !strings.Contains(tip.Text, want) {
+				t.Errorf("attribution: heatmap tooltip lacks %q:\n%s", want, tip.Text)
+			}
+		}
+	}
+	if tip := p.Hovers[1].Tooltip; tip != nil && !strings.Contains(tip.Text, "blocks.3") {
+		t.Errorf("attribution: heads tooltip:\n%s", tip.Text)
+	}
+	attrDrawn := map[string]bool{}
+	for _, s := range p.Charts[0].DrawnTexts {
+		attrDrawn[s] = true
+	}
+	for _, name := range attr.Components {
+		if !attrDrawn[name] {
+			t.Errorf("attribution: row %q not drawn", name)
+		}
 	}
 }

@@ -17,9 +17,13 @@ package lensnb
 // W_U[w] − W_U[v].
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"strconv"
 
 	"github.com/logitlens-go/logitlens/gpt2"
 )
@@ -55,6 +59,13 @@ type Attribution struct {
 	// Scale[t] is σ, ln_f's frozen scale at position t (√(var + ε) of the final
 	// residual stream).
 	Scale []float64 `json:"scale"`
+	// Lens[s][t] is the logit lens's value of the same logit (or difference) at
+	// state s (0: the embeddings, i+1: the output of block i) and position t: ln_f
+	// applied with that state's own scale StateScale[s][t]. The running sum of the
+	// components up to a state is the same thing with the final scale instead:
+	// (Lens[s][t] − Bias[t])·StateScale[s][t] = (RunningSum(t)[s] − Bias[t])·Scale[t].
+	Lens       [][]float64 `json:"lens"`
+	StateScale [][]float64 `json:"state_scale"`
 }
 
 // Attribute computes the direct logit attribution of prompt (tokenised) for one
@@ -108,9 +119,10 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 	L, nh, dh, d := cfg.NLayer, cfg.NHead, cfg.HeadDim(), cfg.NEmbd
 
 	// One forward pass keeping every component and the final residual stream.
-	keep := []string{gpt2.HookEmbed, gpt2.HookPosEmbed, gpt2.ResidPost(L - 1)}
+	embeddings := gpt2.BlockHook(0, "hook_resid_pre")
+	keep := []string{gpt2.HookEmbed, gpt2.HookPosEmbed, embeddings}
 	for i := 0; i < L; i++ {
-		keep = append(keep, gpt2.BlockHook(i, "hook_attn_out"), gpt2.BlockHook(i, "hook_mlp_out"), gpt2.BlockHook(i, gpt2.HookZ))
+		keep = append(keep, gpt2.BlockHook(i, "hook_attn_out"), gpt2.BlockHook(i, "hook_mlp_out"), gpt2.BlockHook(i, gpt2.HookZ), gpt2.ResidPost(i))
 	}
 	run, err := m.Run(ids, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: keep})
 	if err != nil {
@@ -157,11 +169,22 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 	for _, id := range ids {
 		a.Tokens = append(a.Tokens, m.Tokenizer.TokenText(id))
 	}
-	final := run.Hooks[gpt2.ResidPost(L-1)]
+	for s := 0; s <= L; s++ {
+		state := run.Hooks[embeddings]
+		if s > 0 {
+			state = run.Hooks[gpt2.ResidPost(s-1)]
+		}
+		lens, scale := make([]float64, T), make([]float64, T)
+		for t := range lens {
+			scale[t] = layerNormScale(state.Row(t), cfg.LayerNormEps)
+			lens[t] = dot(state.Row(t), u)/scale[t] + biasTerm
+		}
+		a.Lens, a.StateScale = append(a.Lens, lens), append(a.StateScale, scale)
+	}
 	for t := 0; t < T; t++ {
-		a.Scale[t] = layerNormScale(final.Row(t), cfg.LayerNormEps)
+		a.Scale[t] = a.StateScale[L][t]
 		a.Bias[t] = biasTerm
-		a.Logit[t] = dot(final.Row(t), u)/a.Scale[t] + biasTerm
+		a.Logit[t] = a.Lens[L][t]
 	}
 	// direct is c·u/σ at every position of a [T, d] activation.
 	direct := func(c *gpt2.Array) []float64 {
@@ -286,4 +309,65 @@ func (a *Attribution) RunningSum(t int) ([]float64, error) {
 		out = append(out, sum)
 	}
 	return out, nil
+}
+
+// WriteJSON writes the attribution as JSON: {"schema_version": 1, "model",
+// "input_ids", "tokens", "token", "token_text", "versus", "versus_text"?,
+// "components", "direct": [[...]] (direct[component][position]), "bias", "logit",
+// "heads": [[[...]]] (heads[block][head][position]), "head_bias", "scale"}, in
+// logit units (versus is -1 for a single logit).
+func (a *Attribution) WriteJSON(w io.Writer) error {
+	out := struct {
+		SchemaVersion int `json:"schema_version"`
+		*Attribution
+	}{SchemaVersion, a}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("attribution json: %w", err)
+	}
+	return nil
+}
+
+// WriteCSV writes one line per value: kind ("component", "head", "head_bias",
+// "bias" or "logit"), name, block (-1 where none), head (-1 where none), position,
+// token, value.
+func (a *Attribution) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"kind", "name", "block", "head", "position", "token", "value"}); err != nil {
+		return err
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	row := func(kind, name string, block, head, t int, v float64) error {
+		return cw.Write([]string{kind, name, strconv.Itoa(block), strconv.Itoa(head), strconv.Itoa(t), a.Tokens[t], f(v)})
+	}
+	for t := range a.InputIDs {
+		for c, name := range a.Components {
+			block := -1
+			if c >= 2 {
+				block = (c - 2) / 2
+			}
+			if err := row("component", name, block, -1, t, a.Direct[c][t]); err != nil {
+				return err
+			}
+		}
+		for i := range a.Heads {
+			for h := range a.Heads[i] {
+				if err := row("head", fmt.Sprintf("blocks.%d.attn.head.%d", i, h), i, h, t, a.Heads[i][h][t]); err != nil {
+					return err
+				}
+			}
+			if err := row("head_bias", fmt.Sprintf("blocks.%d.attn.c_proj.bias", i), i, -1, t, a.HeadBias[i][t]); err != nil {
+				return err
+			}
+		}
+		if err := row("bias", "ln_f.bias", -1, -1, t, a.Bias[t]); err != nil {
+			return err
+		}
+		if err := row("logit", "logit", -1, -1, t, a.Logit[t]); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }

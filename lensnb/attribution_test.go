@@ -63,6 +63,15 @@ func TestAttributionSumsToLogit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The lens at each state is the running sum rescaled by σ_final/σ_state.
+		last := len(ids) - 1
+		for s := range run {
+			got := (a.Lens[s][last] - a.Bias[last]) * a.StateScale[s][last]
+			want := (run[s] - a.Bias[last]) * a.Scale[last]
+			if math.Abs(got-want) > 1e-4*math.Max(1, math.Abs(want)) {
+				t.Errorf("%q, state %d: (lens − bias)·σ_state = %g, (running sum − bias)·σ_final = %g", tokens, s, got, want)
+			}
+		}
 		if len(run) != m.Config.NLayer+1 || math.Abs(run[len(run)-1]-a.Logit[len(ids)-1]) > 1e-5 {
 			t.Errorf("RunningSum(-1) = %v, want %d entries ending at the logit %g", run, m.Config.NLayer+1, a.Logit[len(ids)-1])
 		}

@@ -21,7 +21,8 @@ const SchemaVersion = 1
 //	            "kl_to_final", "rank_of_final", "final_top1_logit", "next_id",
 //	            "next_prob", "next_rank", "cross_entropy", "top1_is_next",
 //	            "target_prob"?, "target_rank"?}, ...], ...],   // cells[state][column]
-//	 "topk": 5, "target": -1}
+//	 "topk": 5, "target": -1,
+//	 "attribution"?: {...}}   // with the CLI's --attribute: see Attribution.WriteJSON
 //
 // Probabilities are in [0,1], entropies, KL and cross-entropy in nats, ranks 0-based;
 // next_id is -1 (and next_rank -1) where no next token exists.

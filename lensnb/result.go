@@ -74,6 +74,9 @@ type Result struct {
 	// TopK is the length of every cell's Top list; Target the id of Options.Target or -1.
 	TopK   int `json:"topk"`
 	Target int `json:"target"`
+	// Attribution, when set (the CLI's --attribute), is the direct logit
+	// attribution of the same prompt, exported with the lens.
+	Attribution *Attribution `json:"attribution,omitempty"`
 }
 
 // Top1 returns the top-1 token text of every cell, [state][column].

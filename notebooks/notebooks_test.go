@@ -502,6 +502,20 @@ func TestNotebooksExecute(t *testing.T) {
 			if !strings.Contains(tables, "доля эффекта") {
 				t.Error("no patching table")
 			}
+			// Direct logit attribution: the heatmap, the bars and the heads' heatmap,
+			// and the lens = rescaled running sum identity, checked on the data.
+			if e.charts() < 6 {
+				t.Errorf("want the lines chart, 2 lens heatmaps and 3 attribution charts, got %d charts", e.charts())
+			}
+			if !strings.Contains(tables, "накопленная сумма вкладов") || !strings.Contains(out, "самый большой по модулю вклад головы") {
+				t.Errorf("attribution section output missing:\n%s", tail(out, 3000))
+			}
+			var gap float64
+			if i := strings.Index(out, "расходятся не больше чем на "); i < 0 {
+				t.Error("the lens/running-sum check printed nothing")
+			} else if _, err := fmt.Sscanf(out[i+len("расходятся не больше чем на "):], "%g", &gap); err != nil || gap > 1e-3 {
+				t.Errorf("lens vs rescaled running sum: gap %g (%v), want ≤ 1e-3", gap, err)
+			}
 		},
 	}
 

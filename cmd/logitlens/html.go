@@ -13,7 +13,12 @@ import (
 // line charts. The chart library is inlined, so the page works offline.
 func writeHTML(w io.Writer, r *lensnb.Result) error {
 	title := fmt.Sprintf("Logit lens — %s (%s, final_norm=%t)", r.Model, r.Mode, r.FinalNorm)
-	return display.WritePage(w, title,
-		display.Heatmap(r, display.HeatmapOptions{}),
-		display.Lines(r, display.LinesOptions{}))
+	parts := []display.Fragment{display.Heatmap(r, display.HeatmapOptions{}), display.Lines(r, display.LinesOptions{})}
+	if a := r.Attribution; a != nil {
+		parts = append(parts,
+			display.AttributionHeatmap(a, display.AttributionOptions{}),
+			display.AttributionBars(a, -1, display.AttributionOptions{}),
+			display.HeadHeatmap(a, -1, display.AttributionOptions{}))
+	}
+	return display.WritePage(w, title, parts...)
 }

@@ -49,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	jsonPath := fs.String("json", "", "write the lens as JSON to this file")
 	csvPath := fs.String("csv", "", "write the lens as CSV to this file")
 	htmlPath := fs.String("html", "", "write an interactive heatmap (standalone HTML) to this file")
+	attribute := fs.String("attribute", "", "also attribute this token's logit (its text, e.g. \" Paris\") to the embeddings, every block's attention and MLP, and every head (direct logit attribution; prompt only)")
+	versus := fs.String("versus", "", "with --attribute: attribute the logit difference against this token (e.g. \" Rome\")")
 	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
 	quiet := fs.Bool("quiet", false, "do not print the table")
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +64,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *generate < 0 {
 		return fmt.Errorf("--generate %d must be positive", *generate)
+	}
+	if *versus != "" && *attribute == "" {
+		return errors.New(`--versus needs --attribute, e.g. --attribute " Paris" --versus " Rome"`)
+	}
+	if *attribute != "" && *generate > 0 {
+		return errors.New("--attribute works on the prompt's positions: drop --generate (or run the generated text as a prompt)")
 	}
 
 	m, err := loadModel(*modelRef, *offline, stderr)
@@ -98,8 +106,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *modelRef == demoModel {
 		r.Model = "demo (random weights — predictions are meaningless)"
 	}
+	if *attribute != "" {
+		targets := []string{*attribute}
+		if *versus != "" {
+			targets = append(targets, *versus)
+		}
+		a, err := lensnb.Attribute(m, *prompt, targets...)
+		if err != nil {
+			return fmt.Errorf("--attribute: %w", err)
+		}
+		a.Model = r.Model
+		r.Attribution = a
+	}
 	if !*quiet {
 		printTable(stdout, r)
+		if r.Attribution != nil {
+			printAttribution(stdout, r.Attribution)
+		}
 	}
 	if err := writeFile(*jsonPath, r.WriteJSON); err != nil {
 		return err
@@ -107,10 +130,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := writeFile(*csvPath, r.WriteCSV); err != nil {
 		return err
 	}
+	attributionCSV := ""
+	if *csvPath != "" && r.Attribution != nil {
+		attributionCSV = strings.TrimSuffix(*csvPath, filepath.Ext(*csvPath)) + ".attribution.csv"
+		if err := writeFile(attributionCSV, r.Attribution.WriteCSV); err != nil {
+			return err
+		}
+	}
 	if err := writeFile(*htmlPath, func(w io.Writer) error { return writeHTML(w, r) }); err != nil {
 		return err
 	}
-	for _, p := range []string{*jsonPath, *csvPath, *htmlPath} {
+	for _, p := range []string{*jsonPath, *csvPath, attributionCSV, *htmlPath} {
 		if p != "" {
 			fmt.Fprintln(stderr, "wrote", p)
 		}
@@ -216,4 +246,55 @@ func printTable(w io.Writer, r *lensnb.Result) {
 // visible makes whitespace in token text visible in a terminal table.
 func visible(s string) string {
 	return strings.NewReplacer(" ", "␣", "\n", "↵", "\t", "⇥", "\r", "␍").Replace(s)
+}
+
+// printAttribution prints the direct logit attribution: every component (last block
+// on top) × position, then the heads at the last position. Values are never cut: a
+// cell widens to fit its number.
+func printAttribution(w io.Writer, a *lensnb.Attribution) {
+	what := "logit of " + visible(a.TokenText)
+	if a.Versus >= 0 {
+		what = fmt.Sprintf("logit difference %s − %s", visible(a.TokenText), visible(a.VersusText))
+	}
+	fmt.Fprintf(w, "\ndirect logit attribution: %s (ln_f's scale frozen at each position)\n", what)
+	const width, label = 10, 18
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(1, n-utf8.RuneCountInString(s))) }
+	head := func(s string) string {
+		if utf8.RuneCountInString(s) > width-1 {
+			s = string([]rune(s)[:width-2]) + "…"
+		}
+		return pad(s, width)
+	}
+	num := func(v float64) string { return pad(fmt.Sprintf("%+.2f", v), width) }
+	fmt.Fprint(w, pad("", label))
+	for _, tok := range a.Tokens {
+		fmt.Fprint(w, head(visible(tok)))
+	}
+	fmt.Fprintln(w)
+	line := func(name string, vals []float64) {
+		fmt.Fprint(w, pad(name, label))
+		for _, v := range vals {
+			fmt.Fprint(w, num(v))
+		}
+		fmt.Fprintln(w)
+	}
+	line("= logit", a.Logit)
+	line("ln_f bias", a.Bias)
+	for c := len(a.Components) - 1; c >= 0; c-- {
+		line(a.Components[c], a.Direct[c])
+	}
+	last := len(a.InputIDs) - 1
+	fmt.Fprintf(w, "\nheads at position %d (%s):\n", last, visible(a.Tokens[last]))
+	fmt.Fprint(w, pad("", label))
+	for h := range a.Heads[0] {
+		fmt.Fprint(w, pad(fmt.Sprintf("head %d", h), width))
+	}
+	fmt.Fprintln(w, "c_proj bias")
+	for i := len(a.Heads) - 1; i >= 0; i-- {
+		vals := make([]float64, 0, len(a.Heads[i])+1)
+		for h := range a.Heads[i] {
+			vals = append(vals, a.Heads[i][h][last])
+		}
+		line(fmt.Sprintf("blocks.%d", i), append(vals, a.HeadBias[i][last]))
+	}
 }

@@ -68,6 +68,59 @@ func TestCLI(t *testing.T) {
 					t.Errorf("generation json: %+v", j)
 				}
 			}},
+		{"attribution", []string{"--model", dir, "--prompt", "The capital of France is", "--attribute", " Paris", "--versus", " Rome",
+			"--json", filepath.Join(out, "a.json"), "--csv", filepath.Join(out, "a.csv"), "--html", filepath.Join(out, "a.html")},
+			func(t *testing.T, stdout string) {
+				for _, want := range []string{"direct logit attribution: logit difference ␣Paris − ␣Rome", "= logit", "ln_f bias", "blocks.1.mlp", "pos_embed", "heads at position 4", "head 3"} {
+					if !strings.Contains(stdout, want) {
+						t.Errorf("table lacks %q:\n%s", want, stdout)
+					}
+				}
+				var j struct {
+					Attribution struct {
+						Token, Versus int
+						Components    []string    `json:"components"`
+						Direct        [][]float64 `json:"direct"`
+						Bias, Logit   []float64
+					} `json:"attribution"`
+				}
+				data, err := os.ReadFile(filepath.Join(out, "a.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(data, &j); err != nil {
+					t.Fatal(err)
+				}
+				a := j.Attribution
+				if a.Token != 6342 || a.Versus != 10598 || len(a.Components) != 6 || len(a.Direct) != 6 || len(a.Direct[0]) != 5 {
+					t.Fatalf("attribution json: %+v", a)
+				}
+				for pos := range a.Logit {
+					sum := a.Bias[pos]
+					for c := range a.Direct {
+						sum += a.Direct[c][pos]
+					}
+					if d := sum - a.Logit[pos]; d > 1e-4 || d < -1e-4 {
+						t.Errorf("json position %d: contributions sum to %g, logit %g", pos, sum, a.Logit[pos])
+					}
+				}
+				csvData, err := os.ReadFile(filepath.Join(out, "a.attribution.csv"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(strings.TrimSpace(string(csvData)), "\n")
+				// Per position: 6 components, 2 blocks × (4 heads + bias), bias, logit.
+				if lines[0] != "kind,name,block,head,position,token,value" || len(lines) != 1+5*(6+2*5+2) {
+					t.Errorf("attribution csv: %d lines, header %q", len(lines), lines[0])
+				}
+				page, err := os.ReadFile(filepath.Join(out, "a.html"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := strings.Count(string(page), `class="logitlens-chart"`); n != 5 {
+					t.Errorf("html page: %d charts, want the lens heatmap, the lines, and 3 attribution charts", n)
+				}
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,6 +150,9 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"--model", dir, "--prompt", "hi", "--target", " cats are"}, "not one"},
 		{[]string{"--model", dir, "--prompt", "hi", "--layers", "x"}, "block number"},
 		{[]string{"--model", filepath.Join(dir, "nope"), "--prompt", "hi"}, "nope"},
+		{[]string{"--model", dir, "--prompt", "hi", "--attribute", " Parisian dream"}, "not one"},
+		{[]string{"--model", dir, "--prompt", "hi", "--versus", " Rome"}, "--versus needs --attribute"},
+		{[]string{"--model", dir, "--prompt", "hi", "--attribute", " Paris", "--generate", "3"}, "drop --generate"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer
