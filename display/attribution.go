@@ -53,6 +53,18 @@ func attributionWhat(a *lensnb.Attribution) string {
 	return "logit of " + VisibleToken(a.TokenText)
 }
 
+// attributionAt checks a and returns its attribution at position.
+func attributionAt(a *lensnb.Attribution, position int) (lensnb.AttributionAt, error) {
+	if err := checkAttribution(a); err != nil {
+		return lensnb.AttributionAt{}, err
+	}
+	at, err := a.Position(position)
+	if err != nil {
+		return at, fmt.Errorf("display: %w", err)
+	}
+	return at, nil
+}
+
 func checkAttribution(a *lensnb.Attribution) error {
 	if a == nil || len(a.InputIDs) == 0 || len(a.Direct) != len(a.Components) {
 		return fmt.Errorf("display: the attribution is empty or inconsistent")
@@ -90,12 +102,9 @@ func AttributionHeatmap(a *lensnb.Attribution, o AttributionOptions) *Chart {
 // (negative: from the end, -1 is the last): rows are blocks, columns heads.
 func HeadHeatmap(a *lensnb.Attribution, position int, o AttributionOptions) *Chart {
 	c := &Chart{id: newID(), kind: "matrix", JS: o.JS}
-	if c.err = checkAttribution(a); c.err != nil {
-		return c
-	}
-	at, err := a.Position(position)
+	at, err := attributionAt(a, position)
 	if err != nil {
-		c.err = fmt.Errorf("display: %w", err)
+		c.err = err
 		return c
 	}
 	if len(a.Heads) == 0 {
@@ -182,21 +191,7 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 	c.height = gridTop + len(rows)*cellH + bottomPad
 
 	hm := charts.NewHeatMap()
-	hm.SetGlobalOptions(
-		charts.WithInitializationOpts(opts.Initialization{
-			Width: fmt.Sprintf("%dpx", c.width), Height: fmt.Sprintf("%dpx", c.height), ChartID: c.id,
-		}),
-		charts.WithAnimation(false),
-		charts.WithTitleOpts(opts.Title{
-			Title: c.Title, Subtitle: subtitle, Left: "8",
-			TitleStyle:    &opts.TextStyle{FontSize: 15},
-			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#555"},
-		}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", BackgroundColor: "#ffffff", BorderColor: "#999"}),
-		charts.WithGridOpts(opts.Grid{
-			Left: strconv.Itoa(left), Right: strconv.Itoa(right),
-			Top: strconv.Itoa(gridTop), Bottom: strconv.Itoa(bottomPad),
-		}),
+	hm.SetGlobalOptions(append(c.frameOpts(subtitle, left, right, gridTop, bottomPad),
 		charts.WithXAxisOpts(opts.XAxis{
 			Type: "category", Position: "bottom", Data: cols,
 			AxisLabel: &opts.AxisLabel{Show: opts.Bool(true), Interval: "0", FontSize: 11},
@@ -211,7 +206,7 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 			Right: "8", Top: "middle",
 			InRange: &opts.VisualMapInRange{Color: sc.stops(33)},
 		}),
-	)
+	)...)
 	hm.AddSeries("attribution", data, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), FontSize: 10, Color: "#000000"}),
 		charts.WithEmphasisOpts(opts.Emphasis{ItemStyle: &opts.ItemStyle{BorderColor: "#000", BorderWidth: 1.5}}))
 	opt, err := optionOf(hm)
@@ -282,12 +277,9 @@ type barsMeta struct {
 // logit they add up to.
 func AttributionBars(a *lensnb.Attribution, position int, o AttributionOptions) *Chart {
 	c := &Chart{id: newID(), kind: "bars", JS: o.JS}
-	if c.err = checkAttribution(a); c.err != nil {
-		return c
-	}
-	at, err := a.Position(position)
+	at, err := attributionAt(a, position)
 	if err != nil {
-		c.err = fmt.Errorf("display: %w", err)
+		c.err = err
 		return c
 	}
 	meta := barsMeta{Renderer: "canvas"}
@@ -317,18 +309,11 @@ func AttributionBars(a *lensnb.Attribution, position int, o AttributionOptions) 
 	}
 	c.width, c.height = max(640, 40+9*utf8.RuneCountInString(c.Title)), 80+18*len(meta.Names)
 	bar := charts.NewBar()
-	bar.SetGlobalOptions(
-		charts.WithInitializationOpts(opts.Initialization{
-			Width: fmt.Sprintf("%dpx", c.width), Height: fmt.Sprintf("%dpx", c.height), ChartID: c.id,
-		}),
-		charts.WithAnimation(false),
-		charts.WithTitleOpts(opts.Title{Title: c.Title, Left: "8", TitleStyle: &opts.TextStyle{FontSize: 15}}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", BackgroundColor: "#ffffff", BorderColor: "#999"}),
-		charts.WithGridOpts(opts.Grid{Left: strconv.Itoa(max(80, 16+7*maxName)), Right: "40", Top: "50", Bottom: "30"}),
+	bar.SetGlobalOptions(append(c.frameOpts("", max(80, 16+7*maxName), 40, 50, 30),
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "logit units"}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: meta.Names, Inverse: opts.Bool(true),
 			AxisLabel: &opts.AxisLabel{Show: opts.Bool(true), Interval: "0", FontSize: 11}}),
-	)
+	)...)
 	bar.AddSeries("contribution", data)
 	opt, err := optionOf(bar)
 	if err != nil {

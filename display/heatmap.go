@@ -327,21 +327,7 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 	c.height = gridTop + visR*cellH + bottomPad
 
 	hm := charts.NewHeatMap()
-	hm.SetGlobalOptions(
-		charts.WithInitializationOpts(opts.Initialization{
-			Width: fmt.Sprintf("%dpx", c.width), Height: fmt.Sprintf("%dpx", c.height), ChartID: c.id,
-		}),
-		charts.WithAnimation(false),
-		charts.WithTitleOpts(opts.Title{
-			Title: c.Title, Subtitle: subtitle, Left: "8",
-			TitleStyle:    &opts.TextStyle{FontSize: 15},
-			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#555"},
-		}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", BackgroundColor: "#ffffff", BorderColor: "#999"}),
-		charts.WithGridOpts(opts.Grid{
-			Left: strconv.Itoa(left), Right: strconv.Itoa(right),
-			Top: strconv.Itoa(gridTop), Bottom: strconv.Itoa(bottomPad),
-		}),
+	hm.SetGlobalOptions(append(c.frameOpts(subtitle, left, right, gridTop, bottomPad),
 		charts.WithXAxisOpts(opts.XAxis{
 			Type: "category", Position: "bottom", Data: bottom,
 			AxisLabel:   &opts.AxisLabel{Show: opts.Bool(true), Interval: "0", FontSize: 11},
@@ -358,7 +344,7 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 			Right: "8", Top: "middle",
 			InRange: &opts.VisualMapInRange{Color: sc.stops(33)},
 		}),
-	)
+	)...)
 	hm.ExtendXAxis(opts.XAxis{
 		Type: "category", Position: "top", Data: top,
 		AxisLabel:   &opts.AxisLabel{Show: opts.Bool(true), Interval: "0", FontSize: 11},
@@ -442,6 +428,28 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 	}
 	c.option, c.meta = opt, meta
 	return nil
+}
+
+// frameOpts are the options every chart of this package shares: its size and id,
+// no animation, the title and subtitle, an item tooltip and the grid's margins
+// in pixels.
+func (c *Chart) frameOpts(subtitle string, left, right, top, bottom int) []charts.GlobalOpts {
+	return []charts.GlobalOpts{
+		charts.WithInitializationOpts(opts.Initialization{
+			Width: fmt.Sprintf("%dpx", c.width), Height: fmt.Sprintf("%dpx", c.height), ChartID: c.id,
+		}),
+		charts.WithAnimation(false),
+		charts.WithTitleOpts(opts.Title{
+			Title: c.Title, Subtitle: subtitle, Left: "8",
+			TitleStyle:    &opts.TextStyle{FontSize: 15},
+			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#555"},
+		}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", BackgroundColor: "#ffffff", BorderColor: "#999"}),
+		charts.WithGridOpts(opts.Grid{
+			Left: strconv.Itoa(left), Right: strconv.Itoa(right),
+			Top: strconv.Itoa(top), Bottom: strconv.Itoa(bottom),
+		}),
+	}
 }
 
 // wrapAtDot breaks s into lines of at most n runes at its " · " separators
