@@ -1,13 +1,20 @@
 // Package hubtest is a fake Hugging Face Hub for tests. It listens on 127.0.0.1 only
-// and speaks the part of the hub HTTP API that go-huggingface's hub package (and
-// gpt2.ResolveModel on top of it) uses:
+// and behaves like huggingface.co where hfhub.Resolve meets it:
 //
 //   - GET /api/models/{org}/{name}/revision/{rev}[?blobs=true]: repo info JSON with the
-//     commit "sha" and "siblings" (rfilename, and with blobs=true: size, blobId, lfs).
+//     commit "sha" and "siblings" (rfilename, and with blobs=true: size, blobId, lfs);
+//     SetListBlobs(false) plays a mirror that ignores ?blobs=true.
 //   - HEAD and GET /{org}/{name}/resolve/{rev}/{file}: the file, with ETag (git blob id,
 //     or the sha256 for LFS files), X-Repo-Commit, Content-Length, and for LFS files
-//     X-Linked-Etag / X-Linked-Size. With RedirectLFS, LFS files answer 302 to
-//     /cdn/{sha256} like the real hub redirects to its CDN.
+//     X-Linked-Etag / X-Linked-Size. Text files asked for with Accept-Encoding: gzip
+//     come gzip-compressed and chunked (no Content-Length), as the hub sends them.
+//   - LFS files answer 302 to a CDN on another port (CDNURL), like the hub's
+//     presigned CDN URLs: the CDN refuses any request that carries Authorization
+//     (400, as S3 does for a second credential) and names the file by an md5 ETag,
+//     not the sha256, so only the hub's own 302 tells what the file must be.
+//   - Errors as the hub sends them: X-Error-Code (RepoNotFound with 401,
+//     RevisionNotFound and EntryNotFound with 404, GatedRepo with 401/403) and
+//     X-Error-Message, and a JSON body {"error": …}.
 //
 // {rev} may be a branch, a tag or a full commit hash. Files live in memory; a repo holds
 // any number of commits, each reachable by its hash and by the refs given to
@@ -18,6 +25,8 @@
 package hubtest
 
 import (
+	"compress/gzip"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -64,6 +73,7 @@ type Request struct {
 	Path          string // URL path, unescaped
 	Query         string
 	Authorization string // the Authorization header, e.g. "Bearer hf_xxx"
+	CDN           bool   // the request went to the CDN (CDNURL)
 }
 
 type file struct {
@@ -89,8 +99,10 @@ type repo struct {
 type Server struct {
 	// URL is the base URL, e.g. "http://127.0.0.1:41234": use it as HF_ENDPOINT.
 	URL string
+	// CDNURL is the CDN's base URL: the same host, another port.
+	CDNURL string
 
-	srv *httptest.Server
+	srv, cdn *httptest.Server
 
 	mu          sync.Mutex
 	repos       map[string]*repo
@@ -98,20 +110,32 @@ type Server struct {
 	requests    []Request
 	redirectLFS bool
 	noBlobs     bool
+	gated       map[string]string // repo id -> the token that may read it
 }
 
 // NewServer starts a fake hub on 127.0.0.1. Close it when done.
 func NewServer() *Server {
-	s := &Server{repos: map[string]*repo{}, faults: map[string][]Fault{}, redirectLFS: true}
+	s := &Server{repos: map[string]*repo{}, faults: map[string][]Fault{}, redirectLFS: true, gated: map[string]string{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.srv.URL
+	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDNHTTP))
+	s.URL, s.CDNURL = s.srv.URL, s.cdn.URL
 	return s
 }
 
-// Close stops the server: later connections to URL are refused.
+// Close stops the server and its CDN: later connections are refused.
 func (s *Server) Close() {
-	s.srv.CloseClientConnections()
-	s.srv.Close()
+	for _, srv := range []*httptest.Server{s.srv, s.cdn} {
+		srv.CloseClientConnections()
+		srv.Close()
+	}
+}
+
+// SetGated makes repoID gated: a request without a token answers 401 GatedRepo, one
+// with another token than token 403 GatedRepo.
+func (s *Server) SetGated(repoID, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gated[repoID] = token
 }
 
 // SetRedirectLFS sets whether LFS files answer /resolve/ with a 302 to /cdn/{sha256}
@@ -221,12 +245,32 @@ func (s *Server) Reset() {
 	s.requests = nil
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) record(r *http.Request, cdn bool) {
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"),
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), CDN: cdn,
 	})
 	s.mu.Unlock()
+}
+
+// serveCDNHTTP is the CDN: /cdn/{sha256}, refusing credentials.
+func (s *Server) serveCDNHTTP(w http.ResponseWriter, r *http.Request) {
+	s.record(r, true)
+	if r.Header.Get("Authorization") != "" {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>")
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, "/cdn/") {
+		http.Error(w, "no such object", http.StatusNotFound)
+		return
+	}
+	s.serveCDN(w, r, strings.TrimPrefix(r.URL.Path, "/cdn/"))
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.record(r, false)
 
 	p := r.URL.Path
 	switch {
@@ -234,8 +278,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusMethodNotAllowed, "method not allowed")
 	case strings.HasPrefix(p, "/api/models/"):
 		s.serveInfo(w, r, strings.TrimPrefix(p, "/api/models/"))
-	case strings.HasPrefix(p, "/cdn/"):
-		s.serveCDN(w, r, strings.TrimPrefix(p, "/cdn/"))
 	case strings.Contains(p, "/resolve/"):
 		s.serveResolve(w, r)
 	default:
@@ -243,22 +285,38 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// lookup finds repoID at rev (a ref or a commit hash).
-func (s *Server) lookup(repoID, rev string) (*commit, int, string) {
+// hubErr is an error answer: status, X-Error-Code and message.
+type hubErr struct {
+	status    int
+	code, msg string
+}
+
+// lookup finds repoID at rev (a ref or a commit hash) for a request with the given
+// Authorization header.
+func (s *Server) lookup(repoID, rev, auth string) (*commit, *hubErr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp := s.repos[repoID]
 	if rp == nil {
 		// The real hub answers 401 for unknown (or private) repos.
-		return nil, http.StatusUnauthorized, "Repository not found"
+		return nil, &hubErr{http.StatusUnauthorized, "RepoNotFound", "Repository not found"}
+	}
+	if tok, ok := s.gated[repoID]; ok {
+		switch auth {
+		case "Bearer " + tok:
+		case "":
+			return nil, &hubErr{http.StatusUnauthorized, "GatedRepo", "Access to model " + repoID + " is restricted. You must have access to it and be authenticated to access it. Please log in."}
+		default:
+			return nil, &hubErr{http.StatusForbidden, "GatedRepo", "Access to model " + repoID + " is restricted and you are not in the authorized list. Visit https://huggingface.co/" + repoID + " to ask for access."}
+		}
 	}
 	if sha, ok := rp.refs[rev]; ok {
-		return rp.commits[sha], 0, ""
+		return rp.commits[sha], nil
 	}
 	if c, ok := rp.commits[strings.ToLower(rev)]; ok {
-		return c, 0, ""
+		return c, nil
 	}
-	return nil, http.StatusNotFound, "Invalid rev id: " + rev
+	return nil, &hubErr{http.StatusNotFound, "RevisionNotFound", "Invalid rev id: " + rev}
 }
 
 type lfsJSON struct {
@@ -281,9 +339,9 @@ func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request, rest string) 
 		jsonError(w, http.StatusNotFound, "not found")
 		return
 	}
-	c, code, msg := s.lookup(repoID, rev)
-	if c == nil {
-		jsonError(w, code, msg)
+	c, herr := s.lookup(repoID, rev, r.Header.Get("Authorization"))
+	if herr != nil {
+		herr.write(w)
 		return
 	}
 	s.mu.Lock()
@@ -327,15 +385,14 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "not found")
 		return
 	}
-	c, code, msg := s.lookup(repoID, rev)
-	if c == nil {
-		jsonError(w, code, msg)
+	c, herr := s.lookup(repoID, rev, r.Header.Get("Authorization"))
+	if herr != nil {
+		herr.write(w)
 		return
 	}
 	f := c.files[path.Clean(name)]
 	if f == nil {
-		w.Header().Set("X-Error-Code", "EntryNotFound")
-		jsonError(w, http.StatusNotFound, "Entry not found")
+		(&hubErr{http.StatusNotFound, "EntryNotFound", "Entry not found"}).write(w)
 		return
 	}
 	h := w.Header()
@@ -348,7 +405,7 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		if redirect {
 			h.Set("ETag", `"`+f.blobID+`"`)
-			h.Set("Location", s.URL+"/cdn/"+f.sha256)
+			h.Set("Location", s.CDNURL+"/cdn/"+f.sha256+"?X-Amz-Signature=fake")
 			w.WriteHeader(http.StatusFound)
 			return
 		}
@@ -377,7 +434,8 @@ func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request, sha string) {
 		http.Error(w, "no such object", http.StatusNotFound)
 		return
 	}
-	w.Header().Set("ETag", `"`+f.sha256+`"`)
+	sum := md5.Sum(f.data) // like S3: the CDN's ETag is an md5, not the blob's sha256
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
 	s.serveBody(w, r, f)
 }
 
@@ -424,9 +482,27 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, f *file) {
 		_, _ = w.Write(bad)
 		return
 	}
+	if !f.lfs && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		// Text files come compressed and chunked, with no Content-Length.
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush() // the headers go out now: the body is chunked
+		gz := gzip.NewWriter(w)
+		_, _ = gz.Write(f.data)
+		_ = gz.Close()
+		return
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(f.data)
+}
+
+// write sends the error as the hub does: X-Error-Code, X-Error-Message, JSON body.
+func (e *hubErr) write(w http.ResponseWriter) {
+	if e.code != "" {
+		w.Header().Set("X-Error-Code", e.code)
+	}
+	jsonError(w, e.status, e.msg)
 }
 
 func jsonError(w http.ResponseWriter, code int, msg string) {

@@ -1,10 +1,11 @@
-package gpt2_test
+package hfhub_test
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/hfhub"
 	"github.com/logitlens-go/logitlens/internal/hubtest"
 )
 
@@ -114,7 +115,7 @@ func TestResolveModelDownloadThenCache(t *testing.T) {
 	}
 
 	var progress bytes.Buffer
-	dir, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{Progress: &progress})
+	dir, err := hfhub.Resolve("gpt2", hfhub.Options{Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestResolveModelDownloadThenCache(t *testing.T) {
 
 	// Again, online: served from the cache without a request.
 	before := len(srv.Requests())
-	if again, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{}); err != nil || again != dir {
+	if again, err := hfhub.Resolve("gpt2", hfhub.Options{}); err != nil || again != dir {
 		t.Fatalf("second call: %q, %v; want %q", again, err, dir)
 	}
 	if n := len(srv.Requests()) - before; n != 0 {
@@ -169,7 +170,7 @@ func TestResolveModelDownloadThenCache(t *testing.T) {
 	srv.Close()
 	for _, ref := range []string{"gpt2", "GPT2", "openai-community/gpt2", "gpt2@main", "gpt2@" + commit} {
 		for _, offline := range []bool{false, true} {
-			got, err := gpt2.ResolveModel(ref, gpt2.HubOptions{Offline: offline})
+			got, err := hfhub.Resolve(ref, hfhub.Options{Offline: offline})
 			if err != nil {
 				t.Errorf("%s (offline=%v) with the server stopped: %v", ref, offline, err)
 				continue
@@ -205,9 +206,9 @@ func TestResolveModelRevisions(t *testing.T) {
 		{"gpt2@" + strings.ToUpper(mainCommit), mainCommit, mainFiles},
 		{"openai-community/gpt2@main", mainCommit, mainFiles},
 	}
-	check := func(t *testing.T, ref, commit string, files map[string][]byte, opts gpt2.HubOptions) {
+	check := func(t *testing.T, ref, commit string, files map[string][]byte, opts hfhub.Options) {
 		t.Helper()
-		dir, err := gpt2.ResolveModel(ref, opts)
+		dir, err := hfhub.Resolve(ref, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,16 +218,16 @@ func TestResolveModelRevisions(t *testing.T) {
 		hubCheckFiles(t, dir, files, hubModelFiles...)
 	}
 	for _, tt := range tests {
-		t.Run("online/"+tt.ref, func(t *testing.T) { check(t, tt.ref, tt.commit, tt.files, gpt2.HubOptions{}) })
+		t.Run("online/"+tt.ref, func(t *testing.T) { check(t, tt.ref, tt.commit, tt.files, hfhub.Options{}) })
 	}
 	if n := srv.Count("GET", "/model.safetensors"); n != 2 {
 		t.Errorf("model.safetensors fetched %d times for 2 commits, want 2", n)
 	}
 	srv.Close()
 	for _, tt := range tests {
-		t.Run("offline/"+tt.ref, func(t *testing.T) { check(t, tt.ref, tt.commit, tt.files, gpt2.HubOptions{Offline: true}) })
+		t.Run("offline/"+tt.ref, func(t *testing.T) { check(t, tt.ref, tt.commit, tt.files, hfhub.Options{Offline: true}) })
 	}
-	if _, err := gpt2.ResolveModel("gpt2@v2", gpt2.HubOptions{Offline: true}); err == nil {
+	if _, err := hfhub.Resolve("gpt2@v2", hfhub.Options{Offline: true}); err == nil {
 		t.Error("gpt2@v2 was never downloaded, but resolved offline")
 	}
 }
@@ -258,7 +259,7 @@ func TestResolveModelInterruptedDownload(t *testing.T) {
 			snap := filepath.Join(cache, "models--openai-community--gpt2", "snapshots", commit)
 
 			srv.FailNext(tt.file, tt.fault)
-			dir, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{})
+			dir, err := hfhub.Resolve("gpt2", hfhub.Options{})
 			if err == nil {
 				t.Fatalf("broken download of %s resolved to %s", tt.file, dir)
 			}
@@ -279,13 +280,13 @@ func TestResolveModelInterruptedDownload(t *testing.T) {
 			if left := hubLeftovers(t, cache); len(left) > 0 {
 				t.Errorf("temporary files left behind: %v", left)
 			}
-			if dir, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{Offline: true}); err == nil {
+			if dir, err := hfhub.Resolve("gpt2", hfhub.Options{Offline: true}); err == nil {
 				t.Fatalf("offline call after a broken download resolved to %s", dir)
 			}
 
 			// A retry downloads the file again and succeeds.
 			before := srv.Count("GET", "/"+tt.file)
-			dir, err = gpt2.ResolveModel("gpt2", gpt2.HubOptions{})
+			dir, err = hfhub.Resolve("gpt2", hfhub.Options{})
 			if err != nil {
 				t.Fatalf("retry: %v", err)
 			}
@@ -294,7 +295,7 @@ func TestResolveModelInterruptedDownload(t *testing.T) {
 				t.Errorf("retry did not download %s again", tt.file)
 			}
 			srv.Close()
-			if _, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{Offline: true}); err != nil {
+			if _, err := hfhub.Resolve("gpt2", hfhub.Options{Offline: true}); err != nil {
 				t.Errorf("offline after the retry: %v", err)
 			}
 		})
@@ -308,12 +309,12 @@ func TestResolveModelNotAvailable(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		opts     gpt2.HubOptions
+		opts     hfhub.Options
 		offline  string // HF_HUB_OFFLINE
 		endpoint string // "" = the test server
 		want     []string
 	}{
-		{name: "Offline option", opts: gpt2.HubOptions{Offline: true}, want: []string{"not in the Hugging Face cache", "offline"}},
+		{name: "Offline option", opts: hfhub.Options{Offline: true}, want: []string{"not in the Hugging Face cache", "offline"}},
 		{name: "HF_HUB_OFFLINE=1", offline: "1", want: []string{"not in the Hugging Face cache", "HF_HUB_OFFLINE"}},
 		{name: "HF_HUB_OFFLINE=true", offline: "true", want: []string{"not in the Hugging Face cache"}},
 		{name: "hub unreachable", endpoint: "http://127.0.0.1:1", want: []string{"could not download", "127.0.0.1:1"}},
@@ -327,7 +328,7 @@ func TestResolveModelNotAvailable(t *testing.T) {
 			cache := hubEnv(t, endpoint)
 			t.Setenv("HF_HUB_OFFLINE", tt.offline)
 			srv.Reset()
-			_, err := gpt2.ResolveModel("gpt2", tt.opts)
+			_, err := hfhub.Resolve("gpt2", tt.opts)
 			if err == nil {
 				t.Fatal("resolved with an empty cache")
 			}
@@ -365,7 +366,7 @@ func TestResolveModelBadID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
-			dir, err := gpt2.ResolveModel(tt.ref, gpt2.HubOptions{})
+			dir, err := hfhub.Resolve(tt.ref, hfhub.Options{})
 			if err == nil {
 				t.Fatalf("resolved to %s", dir)
 			}
@@ -411,7 +412,7 @@ func TestResolveModelLocalFolder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := mk(t, tt.files...)
-			got, err := gpt2.ResolveModel(dir, gpt2.HubOptions{Offline: true})
+			got, err := hfhub.Resolve(dir, hfhub.Options{Offline: true})
 			if tt.want == "" {
 				if err != nil || got != dir {
 					t.Fatalf("= %q, %v; want %q", got, err, dir)
@@ -441,12 +442,12 @@ func TestResolveModelLocalFolder(t *testing.T) {
 		}
 		t.Chdir(root)
 		for _, ref := range []string{"./models/small", "models/small", "~/models/small", "models/../models/small"} {
-			got, err := gpt2.ResolveModel(ref, gpt2.HubOptions{Offline: true})
+			got, err := hfhub.Resolve(ref, hfhub.Options{Offline: true})
 			if err != nil || got != model {
 				t.Errorf("%s = %q, %v; want %q", ref, got, err, model)
 			}
 		}
-		if _, err := gpt2.ResolveModel("./models/missing", gpt2.HubOptions{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		if _, err := hfhub.Resolve("./models/missing", hfhub.Options{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("missing folder: %v", err)
 		}
 		// A folder named like a short id but holding no model (this package's own
@@ -454,7 +455,7 @@ func TestResolveModelLocalFolder(t *testing.T) {
 		if err := os.Mkdir(filepath.Join(root, "gpt2"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{Offline: true}); err == nil || !strings.Contains(err.Error(), "not in the Hugging Face cache") {
+		if _, err := hfhub.Resolve("gpt2", hfhub.Options{Offline: true}); err == nil || !strings.Contains(err.Error(), "not in the Hugging Face cache") {
 			t.Errorf("gpt2 with an empty ./gpt2 folder: %v", err)
 		}
 	})
@@ -468,13 +469,13 @@ func TestResolveModelVocabMerges(t *testing.T) {
 	srv.AddRevision("distilbert/distilgpt2", files, "main")
 	hubEnv(t, srv.URL)
 
-	dir, err := gpt2.ResolveModel("distilgpt2", gpt2.HubOptions{})
+	dir, err := hfhub.Resolve("distilgpt2", hfhub.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hubCheckFiles(t, dir, files, "config.json", "model.safetensors", "vocab.json", "merges.txt")
 	srv.Close()
-	if again, err := gpt2.ResolveModel("distilgpt2", gpt2.HubOptions{Offline: true}); err != nil || again != dir {
+	if again, err := hfhub.Resolve("distilgpt2", hfhub.Options{Offline: true}); err != nil || again != dir {
 		t.Errorf("offline: %q, %v; want %q", again, err, dir)
 	}
 }
@@ -489,25 +490,48 @@ func TestResolveModelRepoLacksFiles(t *testing.T) {
 	delete(files, "tokenizer.json")
 	delete(files, "merges.txt")
 	srv.AddRevision("someone/no-tokenizer", files, "main")
-	hubEnv(t, srv.URL)
 
-	for ref, want := range map[string]string{
-		"someone/old-gpt2":     "has no model.safetensors",
-		"someone/no-tokenizer": "has no tokenizer.json",
-		"someone/missing":      "Repository not found",
-		"gpt2":                 "Repository not found",
-		"someone/old-gpt2@v9":  "Invalid rev id",
+	srv.AddRevision("someone/gated-gpt2", hubFakeRepo("gated"), "main")
+	srv.SetGated("someone/gated-gpt2", "hf_granted")
+	cache := hubEnv(t, srv.URL)
+
+	for _, c := range []struct {
+		ref, token string
+		wants      []string
+	}{
+		{"someone/old-gpt2", "", []string{"has no model.safetensors", "Check the model id", "HF_TOKEN"}},
+		{"someone/no-tokenizer", "", []string{"has no tokenizer.json", "Check the model id"}},
+		{"someone/missing", "", []string{"401 RepoNotFound", "Repository not found", "check the model id", "private", "HF_TOKEN"}},
+		{"gpt2", "", []string{"Repository not found", "check the model id"}},
+		{"someone/old-gpt2@v9", "", []string{"404 RevisionNotFound", "Invalid rev id: v9", "check the revision after @"}},
+		{"someone/gated-gpt2", "", []string{"401 GatedRepo", "request access", "HF_TOKEN"}},
+		{"someone/gated-gpt2", "hf_other", []string{"403 GatedRepo", "request access", "HF_TOKEN"}},
 	} {
-		_, err := gpt2.ResolveModel(ref, gpt2.HubOptions{})
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: error %v, want it to contain %q", ref, err, want)
+		t.Setenv("HF_TOKEN", c.token)
+		_, err := hfhub.Resolve(c.ref, hfhub.Options{})
+		if err == nil {
+			t.Errorf("%s: resolved, want an error", c.ref)
 			continue
 		}
-		for _, hint := range []string{"Check the model id", "--model", "HF_TOKEN"} {
-			if !strings.Contains(err.Error(), hint) {
-				t.Errorf("%s: error lacks the hint %q: %v", ref, hint, err)
+		for _, want := range append(c.wants, "--model") {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s (token %q): error lacks %q: %v", c.ref, c.token, want, err)
 			}
 		}
+		if strings.Contains(err.Error(), "retry") {
+			t.Errorf("%s: the hub said no, but the error suggests a retry: %v", c.ref, err)
+		}
+	}
+	// A failed lookup leaves nothing in the shared cache (huggingface_hub's
+	// scan_cache_dir would report a half-made repo folder as corrupted).
+	for _, name := range []string{"models--someone--missing", "models--someone--gated-gpt2", "models--openai-community--gpt2"} {
+		if _, err := os.Stat(filepath.Join(cache, name)); err == nil {
+			t.Errorf("a failed lookup left %s in the cache", name)
+		}
+	}
+	t.Setenv("HF_TOKEN", "hf_granted")
+	if _, err := hfhub.Resolve("someone/gated-gpt2", hfhub.Options{}); err != nil {
+		t.Errorf("gated repo with the granted token: %v", err)
 	}
 }
 
@@ -534,17 +558,23 @@ func TestResolveModelToken(t *testing.T) {
 				}
 			}
 			srv.Reset()
-			if _, err := gpt2.ResolveModel("gpt2", gpt2.HubOptions{}); err != nil {
+			if _, err := hfhub.Resolve("gpt2", hfhub.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			reqs := srv.Requests()
-			if len(reqs) == 0 {
-				t.Fatal("no requests")
-			}
+			cdn := 0
 			for _, r := range reqs {
-				if r.Authorization != tt.want {
-					t.Errorf("%s %s: Authorization %q, want %q", r.Method, r.Path, r.Authorization, tt.want)
+				want := tt.want
+				if r.CDN { // the token never leaves the hub's host and port
+					want = ""
+					cdn++
 				}
+				if r.Authorization != want {
+					t.Errorf("%s %s (CDN %t): Authorization %q, want %q", r.Method, r.Path, r.CDN, r.Authorization, want)
+				}
+			}
+			if cdn == 0 || cdn == len(reqs) {
+				t.Errorf("%d of %d requests went to the CDN, want the weights only", cdn, len(reqs))
 			}
 		})
 	}
@@ -562,7 +592,7 @@ func TestResolveModelConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { dirs[i], errs[i] = gpt2.ResolveModel("gpt2", gpt2.HubOptions{}) })
+		wg.Go(func() { dirs[i], errs[i] = hfhub.Resolve("gpt2", hfhub.Options{}) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -605,7 +635,7 @@ func TestResolveModelPythonCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ref := range []string{"gpt2-medium", "openai-community/gpt2-medium@" + commit} {
-		dir, err := gpt2.ResolveModel(ref, gpt2.HubOptions{Offline: true})
+		dir, err := hfhub.Resolve(ref, hfhub.Options{Offline: true})
 		if err != nil || dir != snap {
 			t.Fatalf("%s = %q, %v; want %q", ref, dir, err, snap)
 		}
@@ -615,7 +645,7 @@ func TestResolveModelPythonCache(t *testing.T) {
 	// HF_HUB_CACHE overrides $HF_HOME/hub.
 	t.Setenv("HF_HUB_CACHE", cache)
 	t.Setenv("HF_HOME", t.TempDir())
-	if dir, err := gpt2.ResolveModel("gpt2-medium", gpt2.HubOptions{Offline: true}); err != nil || dir != snap {
+	if dir, err := hfhub.Resolve("gpt2-medium", hfhub.Options{Offline: true}); err != nil || dir != snap {
 		t.Errorf("with HF_HUB_CACHE: %q, %v; want %q", dir, err, snap)
 	}
 	t.Setenv("HF_HUB_CACHE", "")
@@ -625,7 +655,152 @@ func TestResolveModelPythonCache(t *testing.T) {
 	if err := os.Remove(filepath.Join(repoDir, "blobs", "blob1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gpt2.ResolveModel("gpt2-medium", gpt2.HubOptions{Offline: true}); err == nil {
+	if _, err := hfhub.Resolve("gpt2-medium", hfhub.Options{Offline: true}); err == nil {
 		t.Error("resolved a snapshot whose model.safetensors blob is gone")
+	}
+}
+
+// TestResolveModelWithoutBlobInfo: a mirror that ignores ?blobs=true. What each file
+// must be comes from HEAD on the hub itself (the 302's X-Linked-Etag for the LFS
+// file, not the CDN's md5 ETag), every download is checked against it, and the
+// blobs get the names Python's cache gives them (sha256 / git blob id).
+func TestResolveModelWithoutBlobInfo(t *testing.T) {
+	srv := hubtest.NewServer()
+	defer srv.Close()
+	srv.SetListBlobs(false)
+	files := hubFakeRepo("mirror")
+	srv.AddRevision("openai-community/gpt2", files, "main")
+	cache := hubEnv(t, srv.URL)
+
+	// The CDN flips a byte of the weights: the download must fail, nothing cached.
+	srv.FailNext("model.safetensors", hubtest.Corrupt)
+	if _, err := hfhub.Resolve("gpt2", hfhub.Options{}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("a corrupted CDN body: got %v, want an error saying so", err)
+	}
+	repoDir := filepath.Join(cache, "models--openai-community--gpt2")
+	sum := sha256.Sum256(files["model.safetensors"])
+	weightsBlob := filepath.Join(repoDir, "blobs", hex.EncodeToString(sum[:]))
+	if _, err := os.Stat(weightsBlob); err == nil {
+		t.Fatal("the corrupted weights were kept as a blob")
+	}
+	if left := hubLeftovers(t, cache); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+
+	dir, err := hfhub.Resolve("gpt2", hfhub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCheckFiles(t, dir, files, hubModelFiles...)
+	if _, err := os.Stat(weightsBlob); err != nil {
+		t.Errorf("the weights blob is not named by its sha256: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(repoDir, "blobs", hubtest.GitBlobID(files["config.json"]))); err != nil {
+		t.Errorf("config.json's blob is not named by its git blob id: %v", err)
+	}
+	heads := srv.Count("HEAD", "/resolve/")
+	if heads < len(hubModelFiles) {
+		t.Errorf("%d HEAD requests to the hub, want one per file", heads)
+	}
+	for _, r := range srv.Requests() {
+		if r.CDN && r.Method == "HEAD" {
+			t.Errorf("HEAD %s went to the CDN: the file's identity must come from the hub's own answer", r.Path)
+		}
+	}
+}
+
+// TestResolveModelGzipText: text files come gzip-compressed and chunked, as the hub
+// sends them; they arrive decoded and verified.
+func TestResolveModelGzipText(t *testing.T) {
+	srv := hubtest.NewServer()
+	defer srv.Close()
+	files := hubFakeRepo("gz")
+	srv.AddRevision("openai-community/gpt2", files, "main")
+	hubEnv(t, srv.URL)
+
+	req, _ := http.NewRequest("GET", srv.URL+"/openai-community/gpt2/resolve/main/config.json", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.ContentLength != -1 {
+		t.Fatalf("the fake hub sent config.json with Content-Encoding %q, length %d: want gzip, chunked", resp.Header.Get("Content-Encoding"), resp.ContentLength)
+	}
+	dir, err := hfhub.Resolve("gpt2", hfhub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCheckFiles(t, dir, files, hubModelFiles...)
+}
+
+// TestResolveModelShortIDPythonCache: Python's from_pretrained("gpt2") caches under
+// models--gpt2; "gpt2" finds it offline and says which entry it used.
+func TestResolveModelShortIDPythonCache(t *testing.T) {
+	cache := hubEnv(t, "")
+	files := hubFakeRepo("short")
+	commit := strings.Repeat("cd34", 10)
+	snap := filepath.Join(cache, "models--gpt2", "snapshots", commit)
+	if err := os.MkdirAll(snap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range hubModelFiles {
+		if err := os.WriteFile(filepath.Join(snap, n), files[n], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(cache, "models--gpt2", "refs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "models--gpt2", "refs", "main"), []byte(commit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	dir, err := hfhub.Resolve("gpt2", hfhub.Options{Offline: true, Progress: &log})
+	if err != nil || dir != snap {
+		t.Fatalf("gpt2 = %q, %v; want %q", dir, err, snap)
+	}
+	if !strings.Contains(log.String(), "models--gpt2") {
+		t.Errorf("the cache entry used is not named: %q", log.String())
+	}
+	// The canonical entry wins when both exist; an org/name id never uses the alias.
+	if _, err := hfhub.Resolve("openai-community/gpt2", hfhub.Options{Offline: true}); err == nil {
+		t.Error("openai-community/gpt2 resolved from models--gpt2")
+	}
+}
+
+// TestResolveModelProgress: a large file's progress lines show the speed and the
+// time left; HF_HUB_DISABLE_PROGRESS_BARS silences them.
+func TestResolveModelProgress(t *testing.T) {
+	srv := hubtest.NewServer()
+	defer srv.Close()
+	files := hubFakeRepo("big")
+	files["model.safetensors"] = bytes.Repeat([]byte("0123456789abcdef"), 200_000) // 3.2 MB
+	srv.AddRevision("openai-community/gpt2", files, "main")
+
+	hubEnv(t, srv.URL)
+	var log bytes.Buffer
+	if _, err := hfhub.Resolve("gpt2", hfhub.Options{Progress: &log}); err != nil {
+		t.Fatal(err)
+	}
+	out := log.String()
+	if !strings.Contains(out, "model.safetensors: done, 3.2 MB") || !strings.Contains(out, "/s") {
+		t.Errorf("progress lacks the final line with size and speed:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "model.safetensors: ") && strings.Contains(line, "%") && !strings.Contains(line, "left") {
+			t.Errorf("progress line without the time left: %q", line)
+		}
+	}
+
+	hubEnv(t, srv.URL)
+	t.Setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+	log.Reset()
+	if _, err := hfhub.Resolve("gpt2", hfhub.Options{Progress: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), "model.safetensors") {
+		t.Errorf("HF_HUB_DISABLE_PROGRESS_BARS=1, but progress was shown:\n%s", log.String())
 	}
 }
