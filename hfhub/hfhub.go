@@ -480,7 +480,7 @@ func download(ctx context.Context, cacheDir, repoID, rev string, progress io.Wri
 			fmt.Fprintf(progress, "Downloading %s@%s (commit %s) from %s into %s\n", repoID, rev, commit[:10], Endpoint(), repoDir)
 			announced = true
 		}
-		if err := fetchFile(ctx, c, c.fileURL(repoID, commit, name), repoDir, dst, name, listed[name], progress); err != nil {
+		if err := fetchFile(ctx, c, c.fileURL(repoID, commit, name), commit, repoDir, dst, name, listed[name], progress); err != nil {
 			return "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -526,7 +526,7 @@ func filesToFetch(listed map[string]*sibling) ([]string, error) {
 // honours ?blobs=true, else from a HEAD of the file whose redirect is not followed
 // (X-Linked-Etag / X-Linked-Size on the hub's own answer). Every download is
 // checked against it: the sha256 of an LFS file, the git blob id of the others.
-func fetchFile(ctx context.Context, c *client, fileURL, repoDir, dst, name string, fi *sibling, progress io.Writer) error {
+func fetchFile(ctx context.Context, c *client, fileURL, commit, repoDir, dst, name string, fi *sibling, progress io.Writer) error {
 	var etag, wantSHA256, wantGitID string
 	size := int64(-1)
 	if fi != nil {
@@ -544,6 +544,9 @@ func fetchFile(ctx context.Context, c *client, fileURL, repoDir, dst, name strin
 		m, err := c.head(ctx, fileURL)
 		if err != nil {
 			return err
+		}
+		if m.commit != "" && !strings.EqualFold(m.commit, commit) {
+			return fmt.Errorf("%s: the hub answered for commit %s, but the listing is of commit %s: the mirror serves another revision", fileURL, m.commit, commit)
 		}
 		switch {
 		case m.lfs && len(m.etag) == 64 && isHex(m.etag):
