@@ -140,3 +140,36 @@ func TestAttributionChartErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLinesFinalProbEverywhere: the "probability of the final top-1 token" panel has
+// a point for every state, also where that token is outside the state's top-k
+// (lensnb computes it exactly; display only draws).
+func TestLinesFinalProbEverywhere(t *testing.T) {
+	r := SampleResult(12, 20, false, 9)
+	outside := 0
+	for s := range r.Cells {
+		for c := range r.Cells[s] {
+			if r.Cells[s][c].RankOfFinal >= 5 {
+				outside++
+			}
+		}
+	}
+	if outside == 0 {
+		t.Fatal("the sample has no cell whose final top-1 is outside its top-5")
+	}
+	ch := Lines(r, LinesOptions{Metrics: []lensnb.Metric{MetricFinalProb}})
+	if err := ch.Err(); err != nil {
+		t.Fatal(err)
+	}
+	series := asList(ch.Option()["series"])
+	if len(series) == 0 {
+		t.Fatal("no series")
+	}
+	for _, sr := range series {
+		for i, d := range sr["data"].([]any) {
+			if m, ok := d.(map[string]any); d == nil || (ok && m["value"] == nil) {
+				t.Errorf("series %v: no point for state %d", sr["name"], i)
+			}
+		}
+	}
+}

@@ -124,7 +124,7 @@ func SampleResult(layers, cols int, hostile bool, seed uint64) *lensnb.Result {
 					cell.NextRank = rank
 				}
 			}
-			cell.FinalTopLogit = logits[finalTop[c]]
+			cell.FinalTopLogit, cell.FinalProb = logits[finalTop[c]], probs[finalTop[c]]
 			if cell.NextID >= 0 {
 				cell.NextProb = probs[cell.NextID]
 				cell.CrossEntropy = -math.Log(cell.NextProb)

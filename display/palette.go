@@ -161,10 +161,9 @@ type metricInfo struct {
 	prob  bool   // a probability: fixed scale [0, 1], midpoint 0.5
 }
 
-// MetricFinalProb is a display-side metric: the probability this state gives to
-// the final layer's top-1 token. It is read from the cell's top-k list, so it is
-// NaN where that token is not among the state's top k (Result.TopK).
-const MetricFinalProb lensnb.Metric = "final_prob"
+// MetricFinalProb is the probability this state gives to the final layer's top-1
+// token: lensnb.MetricFinalProb (Cell.FinalProb), exact wherever the token ranks.
+const MetricFinalProb = lensnb.MetricFinalProb
 
 // MetricTopLogit is a display-side metric: the logit of this state's own top-1 token.
 const MetricTopLogit lensnb.Metric = "top_logit"
@@ -197,7 +196,7 @@ func infoOf(m lensnb.Metric) metricInfo {
 
 // knownMetric reports whether m is a metric the charts can show.
 func knownMetric(m lensnb.Metric) bool {
-	if m == MetricFinalProb || m == MetricTopLogit {
+	if m == MetricTopLogit {
 		return true
 	}
 	for _, k := range lensnb.Metrics {
@@ -212,18 +211,6 @@ func knownMetric(m lensnb.Metric) bool {
 func metricValue(r *lensnb.Result, s, c int, m lensnb.Metric) float64 {
 	cell := &r.Cells[s][c]
 	switch m {
-	case MetricFinalProb:
-		last := r.Cells[len(r.Cells)-1][c]
-		if len(last.Top) == 0 {
-			return math.NaN()
-		}
-		id := last.Top[0].ID
-		for _, tp := range cell.Top {
-			if tp.ID == id {
-				return tp.Prob
-			}
-		}
-		return math.NaN()
 	case MetricTopLogit:
 		if len(cell.Top) == 0 {
 			return math.NaN()

@@ -398,7 +398,7 @@ func unavailableError(ref, repoID, rev, cacheDir string, cause error) error {
 		} else {
 			fmt.Fprintf(&b, "Check the model id and revision, or %s. For a private or gated repo, set HF_TOKEN to an access token that can read it.", localHint)
 		}
-		return &resolveError{msg: b.String(), cause: cause}
+		return &UnavailableError{msg: b.String(), cause: cause}
 	}
 	if cause == nil {
 		fmt.Fprintf(&b, "model %q (%s@%s) is not in the Hugging Face cache %s, and downloads are off (offline mode: Options.Offline or HF_HUB_OFFLINE=1).\n",
@@ -418,7 +418,7 @@ func unavailableError(ref, repoID, rev, cacheDir string, cause error) error {
 		b.WriteString(";\n  - or just retry: a broken download is discarded and fetched again")
 	}
 	b.WriteString(".")
-	return &resolveError{msg: b.String(), cause: cause}
+	return &UnavailableError{msg: b.String(), cause: cause}
 }
 
 // errRepoLacks marks a repo that exists but lacks the model files.
@@ -435,13 +435,15 @@ func isNotFound(err error) bool {
 	return errors.As(err, &api) && api.permanent()
 }
 
-type resolveError struct {
+// UnavailableError says a hub model is neither cached nor downloadable, and what
+// to do about it (a local folder, a mirror, a token, going online).
+type UnavailableError struct {
 	msg   string
 	cause error
 }
 
-func (e *resolveError) Error() string { return e.msg }
-func (e *resolveError) Unwrap() error { return e.cause }
+func (e *UnavailableError) Error() string { return e.msg }
+func (e *UnavailableError) Unwrap() error { return e.cause }
 
 // download fetches the model files of repoID@rev into the cache and returns the
 // snapshot folder. Nothing is written into the cache before the hub has listed the

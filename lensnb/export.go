@@ -18,7 +18,7 @@ const SchemaVersion = 1
 //	 "generated_ids": [...], "states": ["embeddings", "blocks.0", ...],
 //	 "columns": [{"id", "token", "position", "next_id", "next_token"}, ...],
 //	 "cells": [[{"top": [{"id", "token", "prob", "logit"}, ...], "entropy",
-//	            "kl_to_final", "rank_of_final", "final_top1_logit", "next_id",
+//	            "kl_to_final", "rank_of_final", "final_top1_logit", "final_prob", "next_id",
 //	            "next_prob", "next_rank", "cross_entropy", "top1_is_next",
 //	            "target_prob"?, "target_rank"?}, ...], ...],   // cells[state][column]
 //	 "topk": 5, "target": -1,
@@ -56,7 +56,7 @@ func ReadJSON(rd io.Reader) (*Result, error) {
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	header := []string{"state", "column", "position", "token", "next_token", "top1_token", "top1_prob",
-		"entropy", "kl_to_final", "rank_of_final", "final_top1_logit", "next_prob", "next_rank", "cross_entropy", "top1_is_next"}
+		"entropy", "kl_to_final", "rank_of_final", "final_top1_logit", "final_prob", "next_prob", "next_rank", "cross_entropy", "top1_is_next"}
 	if r.Target >= 0 {
 		header = append(header, "target_prob", "target_rank")
 	}
@@ -72,9 +72,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 			col := r.Columns[c]
 			rec := []string{r.States[s], strconv.Itoa(c), strconv.Itoa(col.Position), col.Token, col.NextToken,
 				cell.Top[0].Token, f(cell.Top[0].Prob), f(cell.Entropy), f(cell.KLToFinal), strconv.Itoa(cell.RankOfFinal),
-				f(cell.FinalTopLogit), "", "", "", ""}
+				f(cell.FinalTopLogit), f(cell.FinalProb), "", "", "", ""}
 			if cell.NextID >= 0 {
-				rec[11], rec[12], rec[13], rec[14] = f(cell.NextProb), strconv.Itoa(cell.NextRank), f(cell.CrossEntropy), strconv.FormatBool(cell.TopIsNext)
+				rec[12], rec[13], rec[14], rec[15] = f(cell.NextProb), strconv.Itoa(cell.NextRank), f(cell.CrossEntropy), strconv.FormatBool(cell.TopIsNext)
 			}
 			if r.Target >= 0 {
 				rec = append(rec, f(cell.TargetProb), strconv.Itoa(cell.TargetRank))

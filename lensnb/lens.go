@@ -334,6 +334,7 @@ func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]
 					cell.Top = append(cell.Top, TokenProb{ID: id, Token: m.Tokenizer.TokenText(id), Logit: float64(logits[id]), Prob: math.Exp(float64(logits[id]) - l)})
 				}
 				cell.RankOfFinal, cell.FinalTopLogit = ranks[0], float64(logits[finalTop[p]])
+				cell.FinalProb = math.Exp(cell.FinalTopLogit - l)
 				if cell.NextID >= 0 {
 					cell.NextProb = math.Exp(float64(logits[cell.NextID]) - l)
 					cell.CrossEntropy = l - float64(logits[cell.NextID])

@@ -39,6 +39,7 @@ type refCell struct {
 	KLToFinal      float64   `json:"kl_to_final"`
 	RankOfFinal    int       `json:"rank_of_final"`
 	FinalTop1Logit float64   `json:"final_top1_logit"`
+	FinalProb      float64   `json:"final_prob"`
 	NextID         *int      `json:"next_id"`
 	NextProb       *float64  `json:"next_prob"`
 	NextRank       *int      `json:"next_rank"`
@@ -77,6 +78,7 @@ func compare(t *testing.T, got *lensnb.Result, want refLens) float64 {
 			diff(g.Entropy, w.Entropy)
 			diff(g.KLToFinal, w.KLToFinal)
 			diff(g.FinalTopLogit, w.FinalTop1Logit)
+			diff(g.FinalProb, w.FinalProb)
 			if g.RankOfFinal != w.RankOfFinal {
 				t.Errorf("%s: rank of final %d, reference %d", where, g.RankOfFinal, w.RankOfFinal)
 			}
@@ -128,6 +130,21 @@ func TestPromptLensMatchesReference(t *testing.T) {
 			t.Logf("%d states × %d positions: max |Go − reference| = %.2g", len(got.States), len(got.Columns), w)
 			if w > 1e-4 {
 				t.Errorf("lens differs from the reference by %g", w)
+			}
+			// final_prob was compared for the final top-1 token inside and outside
+			// each state's top-k.
+			inside, outside := 0, 0
+			for s := range got.Cells {
+				for _, cell := range got.Cells[s] {
+					if cell.RankOfFinal < got.TopK {
+						inside++
+					} else {
+						outside++
+					}
+				}
+			}
+			if c.name == "final norm" && (inside == 0 || outside == 0) {
+				t.Errorf("final_prob checked at %d cells inside and %d outside the top-k: want both", inside, outside)
 			}
 		})
 	}

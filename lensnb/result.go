@@ -26,8 +26,10 @@ type Cell struct {
 	KLToFinal float64 `json:"kl_to_final"`
 	// RankOfFinal is the 0-based rank, in this state, of the final state's top-1 token.
 	RankOfFinal int `json:"rank_of_final"`
-	// FinalTopLogit is this state's logit for the final state's top-1 token.
+	// FinalTopLogit is this state's logit for the final state's top-1 token, and
+	// FinalProb its probability (exact, whether or not it is in this state's top-k).
 	FinalTopLogit float64 `json:"final_top1_logit"`
+	FinalProb     float64 `json:"final_prob"`
 	// Next* describe the actual next token (the following input token, or the token
 	// generated at this step). At the last prompt position there is none: NextID and
 	// NextRank are -1 and NextProb and CrossEntropy 0 (Value reports NaN there).
@@ -100,13 +102,14 @@ const (
 	MetricKL          Metric = "kl_to_final"   // nats
 	MetricRankOfFinal Metric = "rank_of_final" // 0 = agrees with the final layer
 	MetricFinalLogit  Metric = "final_logit"   // logit of the final top-1 token
+	MetricFinalProb   Metric = "final_prob"    // probability of the final top-1 token
 	MetricNextProb    Metric = "next_prob"     // probability of the actual next token
 	MetricNextRank    Metric = "next_rank"
 	MetricTargetProb  Metric = "target_prob"
 )
 
 // Metrics lists every Metric.
-var Metrics = []Metric{MetricProb, MetricEntropy, MetricKL, MetricRankOfFinal, MetricFinalLogit, MetricNextProb, MetricNextRank, MetricTargetProb}
+var Metrics = []Metric{MetricProb, MetricEntropy, MetricKL, MetricRankOfFinal, MetricFinalLogit, MetricFinalProb, MetricNextProb, MetricNextRank, MetricTargetProb}
 
 // Value returns the cell's value for metric m (NaN where it does not exist, e.g.
 // the next-token probability at the last prompt position).
@@ -122,6 +125,8 @@ func (c *Cell) Value(m Metric) float64 {
 		return float64(c.RankOfFinal)
 	case MetricFinalLogit:
 		return c.FinalTopLogit
+	case MetricFinalProb:
+		return c.FinalProb
 	case MetricNextProb:
 		if c.NextID < 0 {
 			return math.NaN()

@@ -191,6 +191,7 @@ def cell(row, final_row, next_id, target, k):
         "final_top1": fa,
         "rank_of_final": rank_of(row, fa),
         "final_top1_logit": float(row[fa]),
+        "final_prob": float(p[fa]),
         "next_id": next_id,
         "next_prob": None, "next_rank": None, "cross_entropy": None, "top1_is_next": None,
         "target_prob": None, "target_rank": None,

@@ -19,7 +19,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/hfhub"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
@@ -53,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	versus := fs.String("versus", "", "with --attribute: attribute the logit difference against this token (e.g. \" Rome\")")
 	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
 	quiet := fs.Bool("quiet", false, "do not print the table")
+	width := fs.Int("width", 0, "fit the printed tables to this many columns (default: $COLUMNS, else the terminal's width, else 120)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		r.Attribution = a
 	}
 	if !*quiet {
-		printTable(stdout, r)
+		printTable(stdout, r, terminalWidth(*width, stdout))
 		if r.Attribution != nil {
 			printAttribution(stdout, r.Attribution)
 		}
@@ -158,8 +162,12 @@ func loadModel(ref string, offline bool, stderr io.Writer) (*gpt2.Model, error) 
 		return gpt2.LoadWith(dir, gpt2.LoadOptions{Progress: stderr})
 	}
 	m, err := gpt2.LoadWith(ref, gpt2.LoadOptions{Progress: stderr, Offline: offline})
-	if err != nil {
+	var unavailable *hfhub.UnavailableError
+	if errors.As(err, &unavailable) { // the demo helps only when the model cannot be had
 		return nil, fmt.Errorf("%w\n(to see the pipeline without a download, run with --model demo)", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -211,36 +219,75 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// printTable prints states (final layer on top) × columns: top-1 token and probability.
-func printTable(w io.Writer, r *lensnb.Result) {
+// printTable prints states (final layer on top) × columns: each cell is the top-1
+// token and its probability. The table fits width columns of text: cells are as
+// wide as the longest entry allows, tokens are shortened (with "…") before a
+// probability ever is, and columns that do not fit go into further blocks. JSON and
+// CSV keep every token whole.
+func printTable(w io.Writer, r *lensnb.Result, width int) {
 	fmt.Fprintf(w, "model: %s   backend: %s   mode: %s   final_norm: %t\n", r.Model, r.Backend, r.Mode, r.FinalNorm)
-	const width = 14
-	cell := func(s string) string {
-		if utf8.RuneCountInString(s) > width-1 {
-			s = string([]rune(s)[:width-2]) + "…"
+	label := len("actual next")
+	for _, s := range r.States {
+		label = max(label, utf8.RuneCountInString(s))
+	}
+	label += 2
+	const minCell, maxCell = 10, 18
+	cellW := maxCell
+	for cellW > minCell && label+cellW*len(r.Columns) > width {
+		cellW--
+	}
+	perBlock := max(1, (width-label)/cellW)
+	// fit shortens tok so that tok + suffix fits the cell (one space between cells).
+	fit := func(tok, suffix string) string {
+		room := cellW - 1 - utf8.RuneCountInString(suffix)
+		if utf8.RuneCountInString(tok) > room {
+			tok = string([]rune(tok)[:max(0, room-1)]) + "…"
 		}
-		return s + strings.Repeat(" ", width-utf8.RuneCountInString(s))
+		s := tok + suffix
+		return s + strings.Repeat(" ", max(1, cellW-utf8.RuneCountInString(s)))
 	}
-	label := 18
-	fmt.Fprintf(w, "%-*s", label, "")
-	for _, c := range r.Columns {
-		fmt.Fprint(w, cell(visible(c.Token)))
-	}
-	fmt.Fprintln(w)
-	for s := len(r.States) - 1; s >= 0; s-- {
-		fmt.Fprintf(w, "%-*s", label, r.States[s])
-		for _, c := range r.Cells[s] {
-			fmt.Fprint(w, cell(fmt.Sprintf("%s %.2f", visible(c.Top[0].Token), c.Top[0].Prob)))
+	for b0 := 0; b0 < len(r.Columns); b0 += perBlock {
+		b1 := min(len(r.Columns), b0+perBlock)
+		if b0 > 0 {
+			fmt.Fprintf(w, "\n(positions %d–%d)\n", b0, b1-1)
+		}
+		fmt.Fprintf(w, "%-*s", label, "")
+		for _, c := range r.Columns[b0:b1] {
+			fmt.Fprint(w, fit(visible(c.Token), ""))
 		}
 		fmt.Fprintln(w)
-	}
-	if r.Mode == "prompt" {
-		fmt.Fprintf(w, "%-*s", label, "actual next")
-		for _, c := range r.Columns {
-			fmt.Fprint(w, cell(visible(c.NextToken)))
+		for s := len(r.States) - 1; s >= 0; s-- {
+			fmt.Fprintf(w, "%-*s", label, r.States[s])
+			for _, c := range r.Cells[s][b0:b1] {
+				fmt.Fprint(w, fit(visible(c.Top[0].Token), fmt.Sprintf(" %.2f", c.Top[0].Prob)))
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w)
+		if r.Mode == "prompt" {
+			fmt.Fprintf(w, "%-*s", label, "actual next")
+			for _, c := range r.Columns[b0:b1] {
+				fmt.Fprint(w, fit(visible(c.NextToken), ""))
+			}
+			fmt.Fprintln(w)
+		}
 	}
+}
+
+// terminalWidth is the width to fit tables to: --width if given, else $COLUMNS,
+// else the terminal's width when stdout is one, else 120.
+func terminalWidth(flagWidth int, stdout io.Writer) int {
+	if flagWidth > 0 {
+		return flagWidth
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := stdout.(*os.File); ok {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+			return int(ws.Col)
+		}
+	}
+	return 120
 }
 
 // visible makes whitespace in token text visible in a terminal table.

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/logitlens-go/logitlens/internal/fixture"
 )
@@ -48,6 +50,22 @@ func TestCLI(t *testing.T) {
 				}
 				if top := j.Cells[0][0]["top"].([]any); len(top) != 5 {
 					t.Errorf("top-5 expected, got %d", len(top))
+				}
+			}},
+		{"narrow terminal", []string{"--model", dir, "--prompt", "The capital of France is obviously Paris, said the correspondent", "--width", "60"},
+			func(t *testing.T, stdout string) {
+				lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+				for _, line := range lines[1:] { // the first line names the model
+					if n := utf8.RuneCountInString(strings.TrimRight(line, " ")); n > 60 {
+						t.Errorf("line of %d columns in a 60-column table: %q", n, line)
+					}
+				}
+				// Every cell's probability is printed whole: 3 states × 11 positions.
+				if n := len(regexp.MustCompile(`\b[01]\.\d\d\b`).FindAllString(stdout, -1)); n != 3*11 {
+					t.Errorf("%d whole probabilities printed, want 33:\n%s", n, stdout)
+				}
+				if !strings.Contains(stdout, "(positions ") {
+					t.Errorf("11 positions in 60 columns should wrap into blocks:\n%s", stdout)
 				}
 			}},
 		{"generation lens raw", []string{"--model", dir, "--prompt", "Are cats good?", "--generate", "10", "--final-norm=false", "--topk", "3", "--json", filepath.Join(out, "g.json")},
@@ -160,5 +178,19 @@ func TestCLIErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: got %v, want an error containing %q", c.args, err, c.want)
 		}
+	}
+	// The demo model is suggested only when the model cannot be had, not for a
+	// folder that is there but broken.
+	broken := t.TempDir()
+	if err := fixture.Write(broken, fixture.Tiny()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(broken, "model.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"--model", broken, "--prompt", "hi"}, &stdout, &stderr)
+	if err == nil || strings.Contains(err.Error(), "--model demo") || !strings.Contains(err.Error(), "model.safetensors") {
+		t.Errorf("broken folder: got %v, want the missing file named and no demo hint", err)
 	}
 }
