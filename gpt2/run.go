@@ -419,7 +419,7 @@ func (m *Model) Exec(key string, fn func(scope *model.Scope, in []*Node) []*Node
 // FinalNorm applies ln_f (with the model's epsilon) to x [..., n_embd] inside a graph
 // built by Model.Exec. Its statistics are computed from x itself.
 func (m *Model) FinalNorm(scope *model.Scope, x *Node) *Node {
-	return layerNorm(scope.At("ln_f"), m.Config, x)
+	return finalNorm(scope.At("ln_f"), m.Config, x, nil) // the forward pass's own ln_f
 }
 
 // Unembed projects x [..., n_embd] through the tied lm_head inside a graph built by

@@ -23,9 +23,10 @@ type Options struct {
 	NoFinalNorm bool
 	// TopK is the length of each cell's top-k list (default 5).
 	TopK int
-	// Target, when >= 0 and HasTarget is set, adds the probability and rank of this token to every cell.
-	Target    int
-	HasTarget bool
+	// Target, when set, names a token whose probability and rank every cell also
+	// reports (Options{Target: lensnb.TokenID(922)}); nil means none. A pointer,
+	// so that the zero Options has no target and a target cannot be half-set.
+	Target *int
 	// Layers restricts the blocks shown (0-based); nil means every block. Every Stride-th
 	// block is kept when Stride > 1. The last block is always included: it is what the
 	// other states are compared with.
@@ -43,6 +44,9 @@ type Options struct {
 	ChunkRows int
 }
 
+// TokenID returns a pointer to id, for Options.Target.
+func TokenID(id int) *int { return &id }
+
 func (o *Options) defaults(cfg *gpt2.Config) error {
 	if o.TopK == 0 {
 		o.TopK = 5
@@ -53,8 +57,8 @@ func (o *Options) defaults(cfg *gpt2.Config) error {
 	if o.TopK > 64 {
 		return fmt.Errorf("lens: top-k %d is too large for a table: use at most 64", o.TopK)
 	}
-	if o.HasTarget && (o.Target < 0 || o.Target >= cfg.VocabSize) {
-		return fmt.Errorf("lens: target token id %d is outside the vocabulary [0,%d)", o.Target, cfg.VocabSize)
+	if o.Target != nil && (*o.Target < 0 || *o.Target >= cfg.VocabSize) {
+		return fmt.Errorf("lens: target token id %d is outside the vocabulary [0,%d)", *o.Target, cfg.VocabSize)
 	}
 	for _, l := range o.Layers {
 		if l < 0 || l >= cfg.NLayer {
@@ -244,8 +248,8 @@ func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result,
 func newResult(m *gpt2.Model, opts Options, mode string, ids []int, specs []stateSpec) *Result {
 	r := &Result{Model: m.Ref, Backend: m.BackendName, FinalNorm: !opts.NoFinalNorm, Mode: mode,
 		InputIDs: append([]int(nil), ids...), GeneratedIDs: []int{}, TopK: opts.TopK, Target: -1}
-	if opts.HasTarget {
-		r.Target = opts.Target
+	if opts.Target != nil {
+		r.Target = *opts.Target
 	}
 	for _, id := range ids {
 		r.Tokens = append(r.Tokens, m.Tokenizer.TokenText(id))
@@ -327,7 +331,11 @@ func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]
 				if s == nStates-1 {
 					cell.KLToFinal = 0 // exactly: the final state is the reference
 				}
-				ids := []int{finalTop[p], max(cell.NextID, 0), max(opts.Target, 0)}
+				target := 0
+				if opts.Target != nil {
+					target = *opts.Target
+				}
+				ids := []int{finalTop[p], max(cell.NextID, 0), target}
 				top, ranks := topAndRanks(logits, opts.TopK, ids)
 				l := float64(lse[row])
 				for _, id := range top {
@@ -341,8 +349,8 @@ func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]
 					cell.NextRank = ranks[1]
 					cell.TopIsNext = cell.Top[0].ID == cell.NextID
 				}
-				if opts.HasTarget {
-					cell.TargetProb = math.Exp(float64(logits[opts.Target]) - l)
+				if opts.Target != nil {
+					cell.TargetProb = math.Exp(float64(logits[target]) - l)
 					cell.TargetRank = ranks[2]
 				}
 				cells[s][c0+p] = cell

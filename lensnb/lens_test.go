@@ -115,7 +115,7 @@ func TestPromptLensMatchesReference(t *testing.T) {
 	}{
 		{"final norm", lensnb.Options{}, []string{"--final-norm", "true"}},
 		{"raw states", lensnb.Options{NoFinalNorm: true}, []string{"--final-norm", "false"}},
-		{"resid_mid and target", lensnb.Options{ResidMid: true, HasTarget: true, Target: target, TopK: 7},
+		{"resid_mid and target", lensnb.Options{ResidMid: true, Target: lensnb.TokenID(target), TopK: 7},
 			[]string{"--states", "all", "--target", fmt.Sprint(target), "--topk", "7"}},
 		{"small chunks", lensnb.Options{ChunkRows: 5}, nil},
 	} {
@@ -292,7 +292,7 @@ func TestLensErrors(t *testing.T) {
 		{"k above vocabulary", func() error { _, err := lensnb.Prompt(m, "Hi", lensnb.Options{TopK: 60000}); return err }, "vocabulary"},
 		{"bad layer", func() error { _, err := lensnb.Prompt(m, "Hi", lensnb.Options{Layers: []int{7}}); return err }, "does not exist"},
 		{"bad target", func() error {
-			_, err := lensnb.Prompt(m, "Hi", lensnb.Options{HasTarget: true, Target: -3})
+			_, err := lensnb.Prompt(m, "Hi", lensnb.Options{Target: lensnb.TokenID(-3)})
 			return err
 		}, "target"},
 		{"resid_mid in generation", func() error {

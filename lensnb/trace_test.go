@@ -88,7 +88,7 @@ func TestTrace(t *testing.T) {
 
 func TestExportJSONAndCSV(t *testing.T) {
 	m := tiny(t)
-	r, err := lensnb.Prompt(m, "Are \"cats\",\ngood?", lensnb.Options{TopK: 2, HasTarget: true, Target: 922})
+	r, err := lensnb.Prompt(m, "Are \"cats\",\ngood?", lensnb.Options{TopK: 2, Target: lensnb.TokenID(922)})
 	if err != nil {
 		t.Fatal(err)
 	}

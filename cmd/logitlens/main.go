@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		opts.HasTarget, opts.Target = true, id
+		opts.Target = lensnb.TokenID(id)
 	}
 	var r *lensnb.Result
 	if *generate > 0 {
