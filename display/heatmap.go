@@ -371,19 +371,30 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 		}
 	}
 	opt["toolbox"] = map[string]any{"show": false}
-	tip := opt["tooltip"].(map[string]any)
-	tip["confine"] = true
-	tip["className"] = "logitlens-tooltip"
-	tip["textStyle"] = map[string]any{"color": "#222"}
-	for _, ax := range asList(opt["xAxis"]) {
-		lab := ax["axisLabel"].(map[string]any)
+	for k, v := range map[string]any{"confine": true, "className": "logitlens-tooltip", "textStyle": map[string]any{"color": "#222"}} {
+		if err := setPath(opt, []string{"tooltip", k}, v); err != nil {
+			return err
+		}
+	}
+	xs := asList(opt["xAxis"])
+	if len(xs) != 2 {
+		return fmt.Errorf("display: the heatmap option has %d x axes, want 2", len(xs))
+	}
+	for _, ax := range xs {
+		lab, ok := ax["axisLabel"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("display: an x axis of the heatmap option has no axisLabel")
+		}
 		lab["width"] = cellW - 4
 		lab["overflow"] = "truncate"
 		ax["splitArea"] = map[string]any{"show": false}
 	}
-	xs := asList(opt["xAxis"])
-	xs[1]["axisLabel"].(map[string]any)["color"] = "#333"
-	vm := asList(opt["visualMap"])[0]
+	xs[1]["axisLabel"].(map[string]any)["color"] = "#333" // checked above
+	vms := asList(opt["visualMap"])
+	if len(vms) != 1 {
+		return fmt.Errorf("display: the heatmap option has %d visual maps, want 1", len(vms))
+	}
+	vm := vms[0]
 	vm["min"], vm["max"] = round6(sc.min), round6(sc.max)
 	vm["seriesIndex"] = 0
 	vm["precision"] = 2
@@ -401,9 +412,16 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 		sr["labelLayout"] = map[string]any{"hideOverlap": true}
 		sr["progressive"] = 4000
 		if i == 0 {
-			items := sr["data"].([]any)
+			items, _ := sr["data"].([]any)
 			for k, col := range labelColors {
-				items[k].(map[string]any)["label"] = map[string]any{"color": col}
+				var item map[string]any
+				if k < len(items) {
+					item, _ = items[k].(map[string]any)
+				}
+				if item == nil {
+					return fmt.Errorf("display: the heatmap option's data item %d is not an object", k)
+				}
+				item["label"] = map[string]any{"color": col}
 			}
 		}
 		if sr["data"] == nil {

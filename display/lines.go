@@ -159,10 +159,11 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	}
 	opt["toolbox"] = map[string]any{"show": false}
 	opt["backgroundColor"] = "#ffffff"
-	tip := opt["tooltip"].(map[string]any)
-	tip["confine"] = true
-	tip["className"] = "logitlens-tooltip"
-	tip["textStyle"] = map[string]any{"color": "#222"}
+	for k, v := range map[string]any{"confine": true, "className": "logitlens-tooltip", "textStyle": map[string]any{"color": "#222"}} {
+		if err := setPath(opt, []string{"tooltip", k}, v); err != nil {
+			return err
+		}
+	}
 	xs, ys := asList(opt["xAxis"]), asList(opt["yAxis"])
 	for i := range metrics {
 		x := map[string]any{"type": "category", "gridIndex": i, "data": states, "boundaryGap": false,
@@ -190,8 +191,13 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 		sr["connectNulls"] = false
 		sr["symbolSize"] = 5
 		var data []any
-		for _, d := range sr["data"].([]any) {
-			if v, ok := d.(map[string]any)["value"]; ok {
+		items, ok := sr["data"].([]any)
+		if !ok && sr["data"] != nil {
+			return fmt.Errorf("display: the lines option's series data is not a list")
+		}
+		for _, d := range items {
+			m, _ := d.(map[string]any) // a missing value comes as {} or null
+			if v, ok := m["value"]; ok {
 				data = append(data, v)
 			} else {
 				data = append(data, nil)
