@@ -42,6 +42,10 @@ func HookNames(cfg *Config) []string {
 	return append(names, HookNormalized)
 }
 
+// CheckHooks returns an error naming the first unknown hook among names and saying
+// what the valid ones are (by pattern, not one by one: gpt2-xl has 291).
+func CheckHooks(cfg *Config, names ...string) error { return checkHooks(cfg, names) }
+
 // checkHooks returns an error naming the first unknown hook and listing the valid ones.
 func checkHooks(cfg *Config, names []string) error {
 	valid := make(map[string]bool)

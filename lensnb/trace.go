@@ -77,14 +77,11 @@ func (tr *Trace) check(hook string) bool {
 	if tr.err != nil {
 		return false
 	}
-	valid := false
-	for _, n := range gpt2.HookNames(tr.m.Config) {
-		valid = valid || n == hook
+	if err := gpt2.CheckHooks(tr.m.Config, hook); err != nil {
+		tr.err = fmt.Errorf("trace: %w", err)
+		return false
 	}
-	if !valid {
-		tr.err = fmt.Errorf("trace: unknown hook %q: valid names are %v", hook, gpt2.HookNames(tr.m.Config))
-	}
-	return valid
+	return true
 }
 
 // Save asks for the activation at hook. Reading never changes the output.

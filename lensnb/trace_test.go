@@ -48,42 +48,6 @@ func TestTrace(t *testing.T) {
 	if d := maxAbs(plain.Logits(0).Data, same.Logits(0).Data); d > 1e-6 {
 		t.Errorf("self-patch changed logits by %g", d)
 	}
-	// Zeroing blocks.1.hook_attn_out: downstream equals the reference's patched run.
-	var ref struct {
-		Logits [][]float64    `json:"logits"`
-		Hooks  map[string]any `json:"hooks"`
-	}
-	ids, _ := m.Tokenizer.Encode("Are cats good?")
-	reftest.Run(t, &ref, "forward", "--model", tinyDir, "--ids", reftest.IDs(ids), "--zero-attn-out", "1")
-	ztr := lensnb.NewTrace(m, "Are cats good?")
-	post := ztr.Save(gpt2.ResidPost(1))
-	z, err := ztr.Zero(gpt2.BlockHook(1, "hook_attn_out")).Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	worst := 0.0
-	for p, row := range ref.Logits {
-		for v, x := range row {
-			worst = math.Max(worst, math.Abs(float64(z.Logits(0).Row(p)[v])-x))
-		}
-		for i, x := range ref.Hooks[gpt2.ResidPost(1)].([]any)[p].([]any) {
-			worst = math.Max(worst, math.Abs(float64(post.Value().Row(p)[i])-x.(float64)))
-		}
-	}
-	t.Logf("zeroed blocks.1.hook_attn_out via Trace: max |Go − reference| = %.2g", worst)
-	if worst > 1e-4 {
-		t.Errorf("patched trace differs from the reference by %g", worst)
-	}
-	// Errors.
-	if _, err := lensnb.NewTrace(m, "Hi").Zero("blocks.1.attn_out").Run(); err == nil || !strings.Contains(err.Error(), "valid names") {
-		t.Errorf("unknown hook: %v", err)
-	}
-	if _, err := lensnb.NewTrace(m, "Hi").Zero(gpt2.HookEmbed, 9).Run(); err == nil || !strings.Contains(err.Error(), "out of range") {
-		t.Errorf("bad position: %v", err)
-	}
-	if _, err := lensnb.NewTrace(m, "").Run(); err == nil || !strings.Contains(err.Error(), "empty prompt") {
-		t.Errorf("empty prompt: %v", err)
-	}
 }
 
 func TestExportJSONAndCSV(t *testing.T) {
@@ -121,5 +85,51 @@ func TestExportJSONAndCSV(t *testing.T) {
 	}
 	if recs[0][0] != "state" || recs[1][0] != "embeddings" {
 		t.Errorf("CSV header/first row: %v / %v", recs[0], recs[1])
+	}
+}
+
+// TestTraceZeroMatchesReference: zeroing blocks.1.hook_attn_out through a Trace
+// equals the reference's patched run downstream.
+func TestTraceZeroMatchesReference(t *testing.T) {
+	m := tiny(t)
+	var ref struct {
+		Logits [][]float64    `json:"logits"`
+		Hooks  map[string]any `json:"hooks"`
+	}
+	ids, _ := m.Tokenizer.Encode("Are cats good?")
+	reftest.Run(t, &ref, "forward", "--model", tinyDir, "--ids", reftest.IDs(ids), "--zero-attn-out", "1")
+	ztr := lensnb.NewTrace(m, "Are cats good?")
+	post := ztr.Save(gpt2.ResidPost(1))
+	z, err := ztr.Zero(gpt2.BlockHook(1, "hook_attn_out")).Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for p, row := range ref.Logits {
+		for v, x := range row {
+			worst = math.Max(worst, math.Abs(float64(z.Logits(0).Row(p)[v])-x))
+		}
+		for i, x := range ref.Hooks[gpt2.ResidPost(1)].([]any)[p].([]any) {
+			worst = math.Max(worst, math.Abs(float64(post.Value().Row(p)[i])-x.(float64)))
+		}
+	}
+	t.Logf("zeroed blocks.1.hook_attn_out via Trace: max |Go − reference| = %.2g", worst)
+	if worst > 1e-4 {
+		t.Errorf("patched trace differs from the reference by %g", worst)
+	}
+}
+
+// TestTraceErrors runs without the reference: unknown hooks, bad positions, empty
+// prompts.
+func TestTraceErrors(t *testing.T) {
+	m := tiny(t)
+	if _, err := lensnb.NewTrace(m, "Hi").Zero("blocks.1.attn_out").Run(); err == nil || !strings.Contains(err.Error(), "valid names") {
+		t.Errorf("unknown hook: %v", err)
+	}
+	if _, err := lensnb.NewTrace(m, "Hi").Zero(gpt2.HookEmbed, 9).Run(); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("bad position: %v", err)
+	}
+	if _, err := lensnb.NewTrace(m, "").Run(); err == nil || !strings.Contains(err.Error(), "empty prompt") {
+		t.Errorf("empty prompt: %v", err)
 	}
 }
