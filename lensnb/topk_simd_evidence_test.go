@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"simd/archsimd"
+	"sort"
 	"testing"
 )
 
@@ -89,3 +91,65 @@ func TestTopAndRanksSIMD(t *testing.T) {
 }
 
 func BenchmarkTopAndRanksSIMD(b *testing.B) { benchTopK(b, topAndRanksSIMD) }
+
+// TestTopAndRanksSpecialRows: ties (every logit on a coarse grid), ±Inf and NaN.
+// Both passes agree with a brute-force sort (logit descending, lower id first on
+// ties; a rank counts the logits above, and equal logits of lower ids) on rows
+// without NaN, and with each other on rows with NaN (which the lens never sees:
+// Load rejects weights with NaN).
+func TestTopAndRanksSpecialRows(t *testing.T) {
+	const v = 4096
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := map[string][]float32{}
+	ties := make([]float32, v)
+	for i := range ties {
+		ties[i] = float32(rng.IntN(7)) // seven distinct values: every top-k has ties
+	}
+	rows["ties"] = ties
+	inf := make([]float32, v)
+	for i := range inf {
+		inf[i] = float32(rng.NormFloat64())
+	}
+	inf[17], inf[4000], inf[3] = float32(math.Inf(1)), float32(math.Inf(1)), float32(math.Inf(-1))
+	for i := 100; i < 200; i++ {
+		inf[i] = float32(math.Inf(-1))
+	}
+	rows["inf"] = inf
+	allSame := make([]float32, v)
+	rows["all equal"] = allSame
+	nan := append([]float32(nil), inf...)
+	nan[5], nan[2000] = float32(math.NaN()), float32(math.NaN())
+	for name, row := range rows {
+		ids := []int{17, 3, 150}
+		a, ar := topAndRanks(row, 5, ids)
+		b, br := topAndRanksSIMD(row, 5, ids)
+		if fmt.Sprint(a, ar) != fmt.Sprint(b, br) {
+			t.Errorf("%s: scalar %v %v, SIMD %v %v", name, a, ar, b, br)
+		}
+		order := make([]int, v)
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return row[order[i]] > row[order[j]] })
+		if fmt.Sprint(a) != fmt.Sprint(order[:5]) {
+			t.Errorf("%s: top-5 %v, brute force %v", name, a, order[:5])
+		}
+		for k, id := range ids {
+			want := 0
+			for u, x := range row {
+				if x > row[id] || (x == row[id] && u < id) {
+					want++
+				}
+			}
+			if ar[k] != want {
+				t.Errorf("%s: rank of %d is %d, brute force %d", name, id, ar[k], want)
+			}
+		}
+	}
+	ids := []int{17, 3, 150}
+	a, ar := topAndRanks(nan, 5, ids)
+	b, br := topAndRanksSIMD(nan, 5, ids)
+	if fmt.Sprint(a, ar) != fmt.Sprint(b, br) {
+		t.Errorf("NaN row: scalar %v %v, SIMD %v %v", a, ar, b, br)
+	}
+}
