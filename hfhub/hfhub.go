@@ -42,6 +42,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/logitlens-go/logitlens/internal/atomicfile"
 )
 
 // Options configures Resolve.
@@ -712,22 +714,8 @@ func linkAtomic(blob, dst string) error {
 	return nil
 }
 
-// writeAtomic writes data to a temporary file next to p and renames it to p.
-func writeAtomic(p string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp := p + "." + randomSuffix() + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
-}
+// writeAtomic writes data to p atomically (see internal/atomicfile).
+func writeAtomic(p string, data []byte) error { return atomicfile.WriteBytes(p, data) }
 
 // progressBar reports the download of one file: a redrawn bar on a terminal, a line
 // per 10% elsewhere (files of 1 MB and more), each with the speed and the time
