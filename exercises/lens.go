@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
@@ -224,10 +225,9 @@ func Top1Grid(r *lensnb.Result) string {
 	return b.String()
 }
 
-// Visible shows a token's whitespace: "␣" for a space, "↵" for a newline, "⇥" for a tab.
-func Visible(tok string) string {
-	return strings.NewReplacer(" ", "␣", "\n", "↵", "\t", "⇥", "\r", "␍").Replace(tok)
-}
+// Visible shows a token's whitespace and invisible characters ("␣" for a space,
+// "↵" for a newline, …): display.VisibleToken, under the name the notebooks use.
+func Visible(tok string) string { return display.VisibleToken(tok) }
 
 func clip(s string, n int) string {
 	r := []rune(s)

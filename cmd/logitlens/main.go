@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/hfhub"
 	"github.com/logitlens-go/logitlens/internal/atomicfile"
@@ -270,10 +271,9 @@ func terminalWidth(flagWidth int, stdout io.Writer) int {
 	return 120
 }
 
-// visible makes whitespace in token text visible in a terminal table.
-func visible(s string) string {
-	return strings.NewReplacer(" ", "␣", "\n", "↵", "\t", "⇥", "\r", "␍").Replace(s)
-}
+// visible makes whitespace and invisible characters of token text visible in a
+// terminal table (display.VisibleToken).
+func visible(s string) string { return display.VisibleToken(s) }
 
 // printAttribution prints the direct logit attribution: every component (last block
 // on top) × position, then the heads at the last position. Values are never cut: a
