@@ -189,28 +189,23 @@ func DecodeLogits(m *gpt2.Model, x *gpt2.Array, finalNorm bool) (*gpt2.Array, er
 }
 
 // TopTokens returns the k most likely tokens of one row of logits, with softmax
-// probabilities (ties: lower id first).
+// probabilities (ties: lower id first). It is the lens's own top-k pass (one pass,
+// no sort of the vocabulary) and log-sum-exp.
 func TopTokens(m *gpt2.Model, logits []float32, k int) []TokenProb {
-	if k > len(logits) {
-		k = len(logits)
+	k = max(0, min(k, len(logits)))
+	if k == 0 {
+		return nil
 	}
-	maxv := math.Inf(-1)
-	for _, v := range logits {
-		maxv = math.Max(maxv, float64(v))
-	}
+	top, _ := topAndRanks(logits, k, []int{0, 0, 0})
+	maxv := float64(logits[top[0]])
 	sum := 0.0
 	for _, v := range logits {
 		sum += math.Exp(float64(v) - maxv)
 	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	out := make([]TokenProb, k)
-	for i := 0; i < k; i++ {
-		id := idx[i]
-		out[i] = TokenProb{ID: id, Token: m.Tokenizer.TokenText(id), Logit: float64(logits[id]), Prob: math.Exp(float64(logits[id])-maxv) / sum}
+	lse := maxv + math.Log(sum)
+	out := make([]TokenProb, len(top))
+	for i, id := range top {
+		out[i] = TokenProb{ID: id, Token: m.Tokenizer.TokenText(id), Logit: float64(logits[id]), Prob: math.Exp(float64(logits[id]) - lse)}
 	}
 	return out
 }

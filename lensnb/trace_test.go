@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"math"
+	"sort"
 	"strings"
 	"testing"
 
@@ -131,5 +132,36 @@ func TestTraceErrors(t *testing.T) {
 	}
 	if _, err := lensnb.NewTrace(m, "").Run(); err == nil || !strings.Contains(err.Error(), "empty prompt") {
 		t.Errorf("empty prompt: %v", err)
+	}
+}
+
+// TestTopTokens: the top-k of a logits row, with ties (lower id first), equals a
+// full sort's, and the probabilities are the softmax's.
+func TestTopTokens(t *testing.T) {
+	m := tiny(t)
+	row := make([]float32, m.Config.VocabSize)
+	for i := range row {
+		row[i] = float32((i * 7919) % 13) // 13 distinct values: ties everywhere
+	}
+	got := lensnb.TopTokens(m, row, 6)
+	order := make([]int, len(row))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return row[order[a]] > row[order[b]] })
+	sum := 0.0
+	for _, v := range row {
+		sum += math.Exp(float64(v - 12))
+	}
+	for i, tp := range got {
+		if tp.ID != order[i] {
+			t.Errorf("top-%d is %d, a full sort says %d", i+1, tp.ID, order[i])
+		}
+		if want := math.Exp(float64(row[tp.ID]-12)) / sum; math.Abs(tp.Prob-want) > 1e-12 {
+			t.Errorf("top-%d probability %g, want %g", i+1, tp.Prob, want)
+		}
+	}
+	if len(lensnb.TopTokens(m, row, 0)) != 0 || len(lensnb.TopTokens(m, row[:3], 10)) != 3 {
+		t.Error("k = 0 or k > len: wrong length")
 	}
 }
