@@ -162,10 +162,19 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		last[b] = int32(len(ids) - 1)
 	}
-	inputs := []any{tensors.FromFlatDataAndDimensions(idsFlat, len(batch), padded), iota32(0, padded),
-		tensors.FromFlatDataAndDimensions(last, len(batch))}
-	for _, p := range opts.Patches {
+	// The graph's inputs: ids, positions and last positions at fixed places, then
+	// each patch's value and mask where it has them. slots records where each went as
+	// it is appended, and the graph reads them from there: the order of packing and
+	// reading cannot drift apart.
+	inputs := make([]any, inputsFixed, inputsFixed+2*len(opts.Patches))
+	inputs[inIDs] = tensors.FromFlatDataAndDimensions(idsFlat, len(batch), padded)
+	inputs[inPositions] = iota32(0, padded)
+	inputs[inLast] = tensors.FromFlatDataAndDimensions(last, len(batch))
+	slots := make([]patchSlot, len(opts.Patches))
+	for i, p := range opts.Patches {
+		slots[i] = patchSlot{value: -1, mask: -1}
 		if p.Op != PatchZero {
+			slots[i].value = len(inputs)
 			inputs = append(inputs, padPatch(p.Value, seq, padded))
 		}
 		if p.Positions != nil {
@@ -173,6 +182,7 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 			for _, pos := range p.Positions {
 				mask[pos] = true
 			}
+			slots[i].mask = len(inputs)
 			inputs = append(inputs, tensors.FromFlatDataAndDimensions(mask, padded))
 		}
 	}
@@ -183,25 +193,24 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		for _, k := range keep {
 			h.keep[k] = true
 		}
-		next := 3
-		for _, p := range opts.Patches {
+		for i, p := range opts.Patches {
 			pn := &patchNode{op: p.Op}
-			if p.Op != PatchZero {
-				pn.value, next = in[next], next+1
+			if slots[i].value >= 0 {
+				pn.value = in[slots[i].value]
 			}
-			if p.Positions != nil {
-				pn.mask, next = in[next], next+1
+			if slots[i].mask >= 0 {
+				pn.mask = in[slots[i].mask]
 			}
 			h.patches[p.Hook] = pn
 		}
-		final := forward(scope, m.Config, in[0], in[1], h, nil)
+		final := forward(scope, m.Config, in[inIDs], in[inPositions], h, nil)
 		var outs []*Node
 		switch opts.Logits {
 		case LogitsAll:
 			outs = append(outs, unembed(scope, final))
 		case LogitsLast: // unembed only each row's last real position
 			batch, padded, d := final.Shape().Dim(0), final.Shape().Dim(1), final.Shape().Dim(2)
-			rows := Add(MulScalar(Iota(final.Graph(), in[2].Shape(), 0), padded), in[2])
+			rows := Add(MulScalar(Iota(final.Graph(), in[inLast].Shape(), 0), padded), in[inLast])
 			lastState := Gather(Reshape(final, batch*padded, d), ExpandAxes(rows, -1)) // [batch, d]
 			outs = append(outs, unembed(scope, lastState))
 		}
@@ -294,6 +303,18 @@ func flattenHeadPatches(cfg *Config, patches []Patch) []Patch {
 	}
 	return out
 }
+
+// The fixed inputs of a run graph (see RunBatch); patch inputs follow.
+const (
+	inIDs = iota
+	inPositions
+	inLast
+	inputsFixed
+)
+
+// patchSlot is where a patch's value and mask are among a run graph's inputs (-1:
+// the patch has none).
+type patchSlot struct{ value, mask int }
 
 func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
 	seen := map[string]bool{}
