@@ -416,12 +416,12 @@ func TestTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"GPT2LMHeadModel", "h.1 (GPT2Block)", "[1, 4, 8]", thousands(s.TotalParams), thousands(s.UniqueParams), "padding-left:58px"} {
+	for _, want := range []string{"GPT2LMHeadModel", "h.1 (GPT2Block)", "[1, 4, 8]", gpt2.Thousands(s.TotalParams), gpt2.Thousands(s.UniqueParams), "padding-left:58px"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("summary table lacks %q", want)
 		}
 	}
-	if thousands(124439808) != "124,439,808" || thousands(-1000) != "-1,000" || thousands(999) != "999" {
+	if gpt2.Thousands(124439808) != "124,439,808" || gpt2.Thousands(-1000) != "-1,000" || gpt2.Thousands(999) != "999" {
 		t.Error("thousands")
 	}
 }

@@ -95,24 +95,6 @@ func (t *Table) HTML() (string, error) {
 	return b.String(), nil
 }
 
-// thousands formats n with comma separators: 124439808 → "124,439,808".
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out strings.Builder
-	if neg {
-		out.WriteByte('-')
-	}
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out.WriteByte(',')
-		}
-		out.WriteByte(s[i])
-	}
-	return out.String()
-}
-
 // SummaryTable renders a torchinfo-style model card (gpt2.Model.Summary) as an
 // HTML table: module (indented by depth), output shape and parameters, with the
 // totals and the tied-weights note underneath.
@@ -128,15 +110,15 @@ func SummaryTable(s *gpt2.Summary) *Table {
 		return t
 	}
 	for _, r := range s.Rows {
-		t.Rows = append(t.Rows, []string{r.Module, r.Output, thousands(r.Params)})
+		t.Rows = append(t.Rows, []string{r.Module, r.Output, gpt2.Thousands(r.Params)})
 		t.Indent = append(t.Indent, r.Depth)
 	}
 	t.Footer = [][]string{
-		{"Total params (torchinfo count)", "", thousands(s.TotalParams)},
-		{"Unique params", "", thousands(s.UniqueParams)},
+		{"Total params (torchinfo count)", "", gpt2.Thousands(s.TotalParams)},
+		{"Unique params", "", gpt2.Thousands(s.UniqueParams)},
 	}
 	t.Note = fmt.Sprintf("lm_head shares its %s weights with wte, so torchinfo counts them twice. Transformer blocks: %d. Outputs (vocabulary): %d.",
-		thousands(s.TiedParams), s.Blocks, s.Outputs)
+		gpt2.Thousands(s.TiedParams), s.Blocks, s.Outputs)
 	return t
 }
 

@@ -5,9 +5,19 @@ import (
 	"strings"
 )
 
-// Modules lists the top-level modules of GPT2LMHeadModel: the transformer body and
-// the language-model head (the course's first task counts them).
-func (m *Model) Modules() []string { return []string{"transformer", "lm_head"} }
+// Modules lists the top-level modules of GPT2LMHeadModel, PyTorch's
+// model._modules: the children of the model card's root (Summary), named as in
+// Hugging Face — the transformer body and the language-model head.
+func (m *Model) Modules() []string {
+	var names []string
+	for _, r := range m.Summary(0).Rows {
+		if r.Depth == 1 {
+			name, _, _ := strings.Cut(r.Module, " ")
+			names = append(names, name)
+		}
+	}
+	return names
+}
 
 // SummaryRow is one line of the model card.
 type SummaryRow struct {
