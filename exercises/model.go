@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/hfhub"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 )
 
@@ -83,21 +84,13 @@ func LoadModelFrom(ref string) (*gpt2.Model, error) {
 	if err == nil {
 		return m, nil
 	}
-	if os.Getenv("HF_HUB_OFFLINE") == "" && !looksLikeFolder(ref) {
+	if os.Getenv("HF_HUB_OFFLINE") == "" && !hfhub.IsLocalFolder(ref) {
 		m, err = gpt2.LoadWith(ref, gpt2.LoadOptions{Progress: os.Stderr})
 		if err == nil {
 			return m, nil
 		}
 	}
 	return nil, &LoadError{Ref: ref, Err: err}
-}
-
-func looksLikeFolder(ref string) bool {
-	if strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "~") {
-		return true
-	}
-	st, err := os.Stat(ref)
-	return err == nil && st.IsDir()
 }
 
 // LoadError is a model that could not be loaded; its message lists the ways out.

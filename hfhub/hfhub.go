@@ -136,6 +136,13 @@ func supportedText() string {
 		` (optionally with "@revision": a branch, tag or commit), a Hugging Face repo id "org/name" such as openai-community/gpt2, or a local folder`
 }
 
+// IsLocalFolder reports whether Resolve takes ref for a local folder rather than a
+// hub id: the one rule for every caller that must tell them apart.
+func IsLocalFolder(ref string) bool {
+	_, ok := localFolder(strings.TrimSpace(ref))
+	return ok
+}
+
 // localFolder reports whether ref names a local folder, and returns its path
 // with "~" expanded.
 func localFolder(ref string) (string, bool) {

@@ -804,3 +804,23 @@ func TestResolveModelProgress(t *testing.T) {
 		t.Errorf("HF_HUB_DISABLE_PROGRESS_BARS=1, but progress was shown:\n%s", log.String())
 	}
 }
+
+func TestIsLocalFolder(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll(filepath.Join(dir, "gpt2"), 0o755); err != nil { // a folder named like a hub id, without a model
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "org", "name"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]bool{
+		"./model": true, "../x": true, "/abs/path": true, "~/models/gpt2": true, ".": true,
+		"gpt2": false, "gpt2-xl": false, "openai-community/gpt2": false,
+		"org/name": true, // an existing folder wins over the hub id of the same spelling
+	} {
+		if got := hfhub.IsLocalFolder(ref); got != want {
+			t.Errorf("IsLocalFolder(%q) = %t, want %t", ref, got, want)
+		}
+	}
+}
