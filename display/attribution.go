@@ -39,6 +39,8 @@ type matrixMeta struct {
 	Rows     []string    `json:"rows"`
 	Cols     []string    `json:"cols"`
 	ColWord  string      `json:"colWord"`
+	// ValueLabel names a cell's value in the tooltip.
+	ValueLabel string `json:"valueLabel"`
 	Values   [][]float64 `json:"values"`
 	Total    []float64   `json:"total"` // per column: the logit the values add up to (with the bias)
 	Labels   [][]string  `json:"labels"`
@@ -94,7 +96,7 @@ func AttributionHeatmap(a *lensnb.Attribution, o AttributionOptions) *Chart {
 		title = "Direct logit attribution: " + attributionWhat(a)
 	}
 	sub := "rows: what wrote into the residual stream (embeddings at the bottom) · columns: positions · value: direct contribution to the logit, ln_f's scale frozen"
-	c.err = c.buildMatrix(title, sub, a.Components, cols, "position", a.Direct, a.Logit, o)
+	c.err = c.buildMatrix(title, sub, a.Components, cols, "position", "direct contribution", a.Direct, a.Logit, o)
 	return c
 }
 
@@ -130,13 +132,13 @@ func HeadHeatmap(a *lensnb.Attribution, position int, o AttributionOptions) *Cha
 		title = fmt.Sprintf("Heads: %s at position %d (%s)", attributionWhat(a), at.Position, VisibleToken(at.Token))
 	}
 	sub := "rows: blocks (block 0 at the bottom) · columns: heads · value: the head's direct contribution through c_proj"
-	c.err = c.buildMatrix(title, sub, rows, cols, "head", vals, nil, o)
+	c.err = c.buildMatrix(title, sub, rows, cols, "head", "direct contribution", vals, nil, o)
 	return c
 }
 
 // buildMatrix is the heatmap both attribution heatmaps share: rows × cols of
 // values on a diverging scale centred on zero, values written in the cells.
-func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord string, vals [][]float64, total []float64, o AttributionOptions) error {
+func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord, valueLabel string, vals [][]float64, total []float64, o AttributionOptions) error {
 	c.Title = plainText(title)
 	limit := o.Max
 	if limit < 0 || math.IsNaN(limit) || math.IsInf(limit, 0) {
@@ -154,7 +156,7 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 	}
 	limit = math.Ceil(limit*1e6) / 1e6 // the scale's bounds are written with 6 decimals: round outwards
 	sc := &scale{pal: RdBuR, min: -limit, mid: 0, max: limit}
-	meta := matrixMeta{ColWord: colWord, Values: vals, Total: total, Renderer: "canvas"}
+	meta := matrixMeta{ColWord: colWord, ValueLabel: valueLabel, Values: vals, Total: total, Renderer: "canvas"}
 	for _, r := range rows {
 		meta.Rows = append(meta.Rows, plainText(r))
 	}
@@ -355,4 +357,31 @@ func setPath(opt map[string]any, path []string, v any) error {
 // ShowAttribution shows the components × positions heatmap in a GoNB notebook.
 func ShowAttribution(a *lensnb.Attribution, o AttributionOptions) error {
 	return Show(AttributionHeatmap(a, o))
+}
+
+// PatchHeatmap draws an activation-patching sweep (lensnb.PatchSweep): blocks ×
+// positions of the clean prompt, each cell the normalised metric when that
+// block's activation at that position comes from the corrupted run (0: no
+// effect, 1: the corrupted run's prediction).
+func PatchHeatmap(p *lensnb.Patching, o AttributionOptions) *Chart {
+	c := &Chart{id: newID(), kind: "matrix", JS: o.JS}
+	if p == nil || len(p.Values) == 0 || len(p.Values[0]) != len(p.Tokens) {
+		c.err = fmt.Errorf("display: the patching result is empty or inconsistent")
+		return c
+	}
+	rows := make([]string, len(p.Values))
+	for l := range rows {
+		rows[l] = fmt.Sprintf("blocks.%d.%s", l, p.Hook)
+	}
+	cols := make([]string, len(p.Tokens))
+	for t, tok := range p.Tokens {
+		cols[t] = VisibleToken(tok)
+	}
+	title := o.Title
+	if title == "" {
+		title = "Activation patching: " + p.Hook
+	}
+	sub := "rows: the block whose " + p.Hook + " is patched (block 0 at the bottom) · columns: the patched position of the clean prompt · value: " + p.Metric
+	c.err = c.buildMatrix(title, sub, rows, cols, "position", "effect (0 clean … 1 corrupted)", p.Values, nil, o)
+	return c
 }

@@ -173,3 +173,22 @@ func TestLinesFinalProbEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestPatchHeatmap(t *testing.T) {
+	p := &lensnb.Patching{Tokens: []string{"Are", " cats", HostileToken}, Hook: "resid_pre", Metric: "KL share",
+		Values: [][]float64{{0, 0.2, 0.9}, {0, 0.1, 1}}}
+	c := PatchHeatmap(p, AttributionOptions{})
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	meta := c.meta.(matrixMeta)
+	if len(meta.Rows) != 2 || meta.Rows[1] != "blocks.1.resid_pre" || meta.Cols[2] != VisibleToken(HostileToken) || !strings.Contains(meta.ValueLabel, "effect") {
+		t.Errorf("rows %v, cols %v, label %q", meta.Rows, meta.Cols, meta.ValueLabel)
+	}
+	if h, err := c.HTML(); err != nil || strings.Contains(h, HostileToken) {
+		t.Errorf("HTML: %v, or the hostile token unescaped", err)
+	}
+	if err := PatchHeatmap(&lensnb.Patching{Tokens: []string{"a"}}, AttributionOptions{}).Err(); err == nil {
+		t.Error("an empty sweep drew")
+	}
+}

@@ -68,8 +68,8 @@ func echartsLoader() string {
 const runtimeJS = `(function () {
   "use strict";
   var w = window;
-  if (w.__logitlens && w.__logitlens.v >= 2) { return; }
-  var L = { v: 2, waiting: [], loading: false, failed: "" };
+  if (w.__logitlens && w.__logitlens.v >= 3) { return; }
+  var L = { v: 3, waiting: [], loading: false, failed: "" };
   w.__logitlens = L;
   var ENT = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
   L.esc = function (s) {
@@ -187,7 +187,7 @@ const runtimeJS = `(function () {
       var x = p.value[0], y = p.value[1], v = meta.values[y][x];
       var h = "<div class=\"logitlens-tip\" style=\"font:12px/1.45 sans-serif\">";
       h += "<b>" + L.esc(meta.rows[y]) + "</b> &middot; " + L.esc(meta.colWord) + " " + L.esc(x) +
-        " <code>" + L.esc(meta.cols[x]) + "</code><br>direct contribution: <b>" + L.num(v) + "</b>";
+        " <code>" + L.esc(meta.cols[x]) + "</code><br>" + L.esc(meta.valueLabel) + ": <b>" + L.num(v) + "</b>";
       if (meta.total && typeof meta.total[x] === "number") {
         h += "<br>the logit there: " + L.num(meta.total[x]);
       }

@@ -13,10 +13,9 @@
 //     the course's generation and lens kept in it.
 //   - Must and Check: errors end the cell's program with a message, so that
 //     cells need no error plumbing.
-//   - LMHead, ShiftAgreement, ConfidenceProfile, Compare, Top1Grid, PatchSweep,
-//     Softmax, KL: small helpers for the lens by hand, for checking the course's
-//     conclusions on the data, for making two lenses agree and for activation
-//     patching.
+//   - LMHead, ShiftAgreement, ConfidenceProfile, Compare, Top1Grid: small helpers
+//     for the lens by hand, for checking the course's conclusions on the data and
+//     for making two lenses agree. (Activation patching is lensnb.PatchSweep.)
 //
 // Checkers print to Output (os.Stdout when nil), which is what a GoNB cell shows.
 package exercises

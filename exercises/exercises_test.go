@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"regexp"
 	"strings"
@@ -327,42 +326,6 @@ func TestVisible(t *testing.T) {
 	}
 }
 
-func TestPatchSweep(t *testing.T) {
-	m, _ := tiny(t)
-	p, err := PatchSweep(m, "Are cats good?", "Are dogs good?", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Share) != m.Config.NLayer || p.KL <= 0 {
-		t.Fatalf("sweep %+v", p)
-	}
-	// The last block's output at position 1 reaches the last position through no
-	// later attention: patching it changes nothing.
-	if s := p.Share[m.Config.NLayer-1]; s > 1e-4 || s < -1e-4 {
-		t.Errorf("patching the last block at an earlier position: share %g, want 0", s)
-	}
-	// At the last position, the last block's output is the whole prediction.
-	q, err := PatchSweep(m, "Are cats good?", "Are dogs good?", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := q.Share[m.Config.NLayer-1]; s < 1-1e-4 {
-		t.Errorf("patching the last block at the last position: share %g, want 1", s)
-	}
-	if !strings.Contains(q.String(), "блок  1") {
-		t.Errorf("table:\n%s", q)
-	}
-	if _, err := PatchSweep(m, "Are cats good?", "Are cats very good?", 1); err == nil {
-		t.Error("prompts of different lengths must be refused")
-	}
-	if _, err := PatchSweep(m, "Are cats good?", "Are cats good?", 1); err == nil {
-		t.Error("identical prompts must be refused")
-	}
-	if _, err := PatchSweep(m, "Are cats good?", "Are dogs good?", 9); err == nil {
-		t.Error("a position past the prompt must be refused")
-	}
-}
-
 func TestCourseLens(t *testing.T) {
 	m, _ := tiny(t)
 	r, err := CourseLens(m)
@@ -376,16 +339,6 @@ func TestCourseLens(t *testing.T) {
 	if r.FinalNorm || len(r.Columns) != MaxLength-4 || len(r.States) != m.Config.NLayer+1 ||
 		fmt.Sprint(r.Top1()) != fmt.Sprint(again.Top1()) {
 		t.Errorf("course lens: final norm %v, %d columns, %d states", r.FinalNorm, len(r.Columns), len(r.States))
-	}
-}
-
-func TestSoftmaxKL(t *testing.T) {
-	p := Softmax([]float32{1000, 1000, -1000})
-	if math.Abs(p[0]-0.5) > 1e-12 || p[2] != 0 {
-		t.Errorf("softmax %v", p)
-	}
-	if KL(p, p) != 0 || KL([]float64{1, 0}, []float64{0.5, 0.5}) < 0.69 {
-		t.Error("KL")
 	}
 }
 

@@ -489,7 +489,7 @@ func TestNotebooksExecute(t *testing.T) {
 		},
 		"03_beyond.ipynb": func(t *testing.T, e *executed) {
 			out := e.printed()
-			if countOf(out, "KL(испорченный ‖ чистый)") != 2 || !strings.Contains(out, "сменился на внимании") {
+			if countOf(out, "KL(испорченный ‖ чистый)") != 1 || !strings.Contains(out, "сменился на внимании") {
 				t.Errorf("patching or sub-layer output missing:\n%s", tail(out, 3000))
 			}
 			if !strings.Contains(out, "GPU-бэкенда нет") && e.charts() < 4 {
@@ -504,8 +504,8 @@ func TestNotebooksExecute(t *testing.T) {
 			}
 			// Direct logit attribution: the heatmap, the bars and the heads' heatmap,
 			// and the lens = rescaled running sum identity, checked on the data.
-			if e.charts() < 6 {
-				t.Errorf("want the lines chart, 2 lens heatmaps and 3 attribution charts, got %d charts", e.charts())
+			if e.charts() < 7 {
+				t.Errorf("want the lines chart, 2 lens heatmaps, the patching heatmap and 3 attribution charts, got %d charts", e.charts())
 			}
 			if !strings.Contains(tables, "накопленная сумма вкладов") || !strings.Contains(out, "самый большой по модулю вклад головы") {
 				t.Errorf("attribution section output missing:\n%s", tail(out, 3000))
