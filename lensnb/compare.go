@@ -40,26 +40,11 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 			return nil, err
 		}
 		specs[i] = side.Opts.states(cfg)
-		var keep []string
-		for _, s := range specs[i] {
-			if s.hook != "" {
-				keep = append(keep, s.hook)
-			}
-		}
-		run, err := m.Run(side.IDs, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: keep, HiddenStates: true})
+		run, err := m.Run(side.IDs, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: stateHooks(specs[i]), HiddenStates: true})
 		if err != nil {
 			return nil, fmt.Errorf("compare: side %c: %w", 'A'+i, err)
 		}
-		states[i] = make([][][]float32, len(specs[i]))
-		for s, spec := range specs[i] {
-			arr := run.HiddenStates[len(run.HiddenStates)-1]
-			if spec.hook != "" {
-				arr = run.Hooks[spec.hook]
-			}
-			for t := range side.IDs {
-				states[i][s] = append(states[i][s], arr.Row(t))
-			}
-		}
+		states[i] = gatherStates(run, specs[i])
 	}
 	if len(specs[0]) != len(specs[1]) {
 		return nil, fmt.Errorf("compare: the lenses select different states (%d and %d): use the same Layers/Stride/ResidMid/NoEmbeddings", len(specs[0]), len(specs[1]))
@@ -98,11 +83,7 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 		var inputs []any
 		for i := range sides {
 			x := make([]float32, nS*chunk*d)
-			for s := 0; s < nS; s++ {
-				for p := 0; p < chunk; p++ {
-					copy(x[(s*chunk+p)*d:], states[i][s][min(c0+p, nCols-1)])
-				}
-			}
+			packChunk(x, trimColumns(states[i], nCols), c0, chunk, d)
 			inputs = append(inputs, tensors.FromFlatDataAndDimensions(x, nS, chunk, d))
 		}
 		outs, err := exec.Call(inputs...)
@@ -124,16 +105,19 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 	return c, nil
 }
 
+// trimColumns keeps the first n columns of states [state][column].
+func trimColumns(states [][][]float32, n int) [][][]float32 {
+	out := make([][][]float32, len(states))
+	for s := range states {
+		out[s] = states[s][:n]
+	}
+	return out
+}
+
 // compareGraph decodes xa and xb [S, P, n_embd] (ln_f on all but the last state when
 // asked) and returns KL(A‖B), JS and TV, each [S, P].
 func compareGraph(m *gpt2.Model, scope *model.Scope, xa, xb *Node, normA, normB bool) []*Node {
-	logProbs := func(x *Node, norm bool) *Node {
-		nS := x.Shape().Dim(0)
-		if norm && nS > 1 {
-			x = Concatenate([]*Node{m.FinalNorm(scope, Slice(x, AxisRange(0, nS-1))), Slice(x, AxisRange(nS-1, nS))}, 0)
-		}
-		return LogSoftmax(m.Unembed(scope, x), -1)
-	}
+	logProbs := func(x *Node, norm bool) *Node { return LogSoftmax(unembedStates(m, scope, x, norm), -1) }
 	la, lb := logProbs(xa, normA), logProbs(xb, normB)
 	pa, pb := Exp(la), Exp(lb)
 	kl := ReduceSum(Mul(pa, Sub(la, lb)), -1)

@@ -143,6 +143,55 @@ func PromptIDs(m *gpt2.Model, ids []int, opts Options) (*Result, error) {
 	return res[0], nil
 }
 
+// stateHooks are the hooks a run must keep for the states specs.
+func stateHooks(specs []stateSpec) []string {
+	var keep []string
+	for _, s := range specs {
+		if s.hook != "" {
+			keep = append(keep, s.hook)
+		}
+	}
+	return keep
+}
+
+// gatherStates picks each state's vector at every position from a run that kept
+// stateHooks(specs) and its hidden states: [state][position] → vector.
+func gatherStates(run *gpt2.RunResult, specs []stateSpec) [][][]float32 {
+	states := make([][][]float32, len(specs))
+	for s, spec := range specs {
+		arr := run.HiddenStates[len(run.HiddenStates)-1] // the final state: ln_f applied by the model
+		if spec.hook != "" {
+			arr = run.Hooks[spec.hook]
+		}
+		for t := range run.IDs {
+			states[s] = append(states[s], arr.Row(t))
+		}
+	}
+	return states
+}
+
+// packChunk fills x [S, chunk, d] with columns c0… of states [state][column],
+// repeating the last column past the end so that one graph serves every chunk.
+func packChunk(x []float32, states [][][]float32, c0, chunk, d int) {
+	nCols := len(states[0])
+	for s := range states {
+		for p := 0; p < chunk; p++ {
+			copy(x[(s*chunk+p)*d:], states[s][min(c0+p, nCols-1)])
+		}
+	}
+}
+
+// unembedStates is the lens's decoder: logits of x [S, P, n_embd], with the model's
+// ln_f applied to every state but the last (the model's own output, already
+// normalised) when finalNorm is set.
+func unembedStates(m *gpt2.Model, scope *model.Scope, x *Node, finalNorm bool) *Node {
+	nS := x.Shape().Dim(0)
+	if finalNorm && nS > 1 {
+		x = Concatenate([]*Node{m.FinalNorm(scope, Slice(x, AxisRange(0, nS-1))), Slice(x, AxisRange(nS-1, nS))}, 0)
+	}
+	return m.Unembed(scope, x)
+}
+
 // PromptBatch runs the lens over several prompts with one batched forward pass; each
 // result equals PromptIDs on that prompt alone.
 func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error) {
@@ -151,29 +200,14 @@ func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error
 		return nil, err
 	}
 	specs := opts.states(cfg)
-	var keep []string
-	for _, s := range specs {
-		if s.hook != "" {
-			keep = append(keep, s.hook)
-		}
-	}
-	runs, err := m.RunBatch(prompts, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: keep, HiddenStates: true})
+	runs, err := m.RunBatch(prompts, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: stateHooks(specs), HiddenStates: true})
 	if err != nil {
 		return nil, fmt.Errorf("lens: %w", err)
 	}
 	out := make([]*Result, len(prompts))
 	for b, run := range runs {
 		ids := run.IDs
-		states := make([][][]float32, len(specs)) // [state][position] → vector
-		for s, spec := range specs {
-			arr := run.HiddenStates[len(run.HiddenStates)-1]
-			if spec.hook != "" {
-				arr = run.Hooks[spec.hook]
-			}
-			for t := range ids {
-				states[s] = append(states[s], arr.Row(t))
-			}
-		}
+		states := gatherStates(run, specs)
 		next := make([]int, len(ids))
 		for t := range ids {
 			next[t] = -1
@@ -294,12 +328,7 @@ func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]
 	}
 	x := make([]float32, nStates*chunk*d)
 	for c0 := 0; c0 < nCols; c0 += chunk {
-		// Pad the last chunk by repeating its last column so one graph serves all chunks.
-		for s := 0; s < nStates; s++ {
-			for p := 0; p < chunk; p++ {
-				copy(x[(s*chunk+p)*d:], states[s][min(c0+p, nCols-1)])
-			}
-		}
+		packChunk(x, states, c0, chunk, d)
 		outs, err := exec.Call(tensors.FromFlatDataAndDimensions(x, nStates, chunk, d))
 		if err != nil {
 			return nil, fmt.Errorf("lens: %w", err)
@@ -377,12 +406,7 @@ func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]
 // It returns z [S, P, V] and lse, entropy, KL [S, P].
 func lensGraph(m *gpt2.Model, scope *model.Scope, x *Node, finalNorm bool) []*Node {
 	nS, nP := x.Shape().Dim(0), x.Shape().Dim(1)
-	if finalNorm && nS > 1 {
-		inter := Slice(x, AxisRange(0, nS-1))
-		final := Slice(x, AxisRange(nS-1, nS))
-		x = Concatenate([]*Node{m.FinalNorm(scope, inter), final}, 0)
-	}
-	z := m.Unembed(scope, x) // [S, P, V]
+	z := unembedStates(m, scope, x, finalNorm) // [S, P, V]
 
 	zmax := ReduceAndKeep(z, ReduceMax, -1)
 	e := Exp(Sub(z, zmax))
