@@ -36,15 +36,15 @@ type AttributionOptions struct {
 
 // matrixMeta is what the "matrix" hook of runtimeJS needs for labels and tooltips.
 type matrixMeta struct {
-	Rows     []string    `json:"rows"`
-	Cols     []string    `json:"cols"`
-	ColWord  string      `json:"colWord"`
+	Rows    []string `json:"rows"`
+	Cols    []string `json:"cols"`
+	ColWord string   `json:"colWord"`
 	// ValueLabel names a cell's value in the tooltip.
-	ValueLabel string `json:"valueLabel"`
-	Values   [][]float64 `json:"values"`
-	Total    []float64   `json:"total"` // per column: the logit the values add up to (with the bias)
-	Labels   [][]string  `json:"labels"`
-	Renderer string      `json:"renderer"`
+	ValueLabel string      `json:"valueLabel"`
+	Values     [][]float64 `json:"values"`
+	Total      []float64   `json:"total"` // per column: the logit the values add up to (with the bias)
+	Labels     [][]string  `json:"labels"`
+	Renderer   string      `json:"renderer"`
 }
 
 // attributionWhat names what is attributed: "logit of ␣Paris" or "␣Paris − ␣Rome".

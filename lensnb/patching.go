@@ -31,7 +31,9 @@ type PatchMetric interface {
 type KLToCorrupt struct{}
 
 // Name implements PatchMetric.
-func (KLToCorrupt) Name() string { return "KL share: 1 − KL(corrupted ‖ patched) / KL(corrupted ‖ clean)" }
+func (KLToCorrupt) Name() string {
+	return "KL share: 1 − KL(corrupted ‖ patched) / KL(corrupted ‖ clean)"
+}
 
 // Score implements PatchMetric.
 func (KLToCorrupt) Score(logits, corrupt []float32) float64 {
