@@ -195,44 +195,18 @@ func (ag Agreement) String() string {
 	return fmt.Sprintf("совпало top-1: %d из %d ячеек; наибольшая разница вероятностей %.2g", ag.SameTop1, ag.Cells, ag.MaxProbDiff)
 }
 
-// Top1Grid renders r's top-1 tokens as a text table: the last state on top (as
-// in the heatmaps), one column per generated token (headed by the token chosen
-// at that step) or per prompt position (headed by the input token), whitespace
-// made visible (␣ for a space, ↵ for a newline).
+// Top1Grid renders r's top-1 tokens as a text table (display.TextGrid): the last
+// state on top (as in the heatmaps), one column per generated token (headed by
+// the token chosen at that step) or per prompt position (headed by the input
+// token), whitespace made visible (␣ for a space, ↵ for a newline).
 func Top1Grid(r *lensnb.Result) string {
-	var b strings.Builder
-	width := 0
-	for _, s := range r.States {
-		width = max(width, len([]rune(s)))
-	}
-	header := "→ выбор"
+	corner := "→ выбор"
 	if r.Mode == "prompt" {
-		header = "вход"
+		corner = "вход"
 	}
-	width = max(width, len([]rune(header)))
-	fmt.Fprintf(&b, "%-*s", width, header)
-	for _, c := range r.Columns {
-		fmt.Fprintf(&b, " │ %-8s", clip(Visible(c.Token), 8))
-	}
-	b.WriteString("\n")
-	for s := len(r.Cells) - 1; s >= 0; s-- {
-		fmt.Fprintf(&b, "%-*s", width, r.States[s])
-		for _, cell := range r.Cells[s] {
-			fmt.Fprintf(&b, " │ %-8s", clip(Visible(cell.Top[0].Token), 8))
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return display.TextGrid(r, display.TextGridOptions{Corner: corner})
 }
 
 // Visible shows a token's whitespace and invisible characters ("␣" for a space,
 // "↵" for a newline, …): display.VisibleToken, under the name the notebooks use.
 func Visible(tok string) string { return display.VisibleToken(tok) }
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}

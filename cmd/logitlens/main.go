@@ -200,58 +200,16 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return atomicfile.Write(path, write)
 }
 
-// printTable prints states (final layer on top) × columns: each cell is the top-1
-// token and its probability. The table fits width columns of text: cells are as
-// wide as the longest entry allows, tokens are shortened (with "…") before a
-// probability ever is, and columns that do not fit go into further blocks. JSON and
-// CSV keep every token whole.
+// printTable prints the model line and the lens as a text grid fitted to width
+// (display.TextGrid: top-1 token and probability per cell, probabilities never
+// cut). JSON and CSV keep every token whole.
 func printTable(w io.Writer, r *lensnb.Result, width int) {
 	fmt.Fprintf(w, "model: %s   backend: %s   mode: %s   final_norm: %t\n", r.Model, r.Backend, r.Mode, r.FinalNorm)
-	label := len("actual next")
-	for _, s := range r.States {
-		label = max(label, utf8.RuneCountInString(s))
+	o := display.TextGridOptions{Width: width, Probs: true}
+	if r.Mode == "prompt" {
+		o.NextRow = "actual next"
 	}
-	label += 2
-	const minCell, maxCell = 10, 18
-	cellW := maxCell
-	for cellW > minCell && label+cellW*len(r.Columns) > width {
-		cellW--
-	}
-	perBlock := max(1, (width-label)/cellW)
-	// fit shortens tok so that tok + suffix fits the cell (one space between cells).
-	fit := func(tok, suffix string) string {
-		room := cellW - 1 - utf8.RuneCountInString(suffix)
-		if utf8.RuneCountInString(tok) > room {
-			tok = string([]rune(tok)[:max(0, room-1)]) + "…"
-		}
-		s := tok + suffix
-		return s + strings.Repeat(" ", max(1, cellW-utf8.RuneCountInString(s)))
-	}
-	for b0 := 0; b0 < len(r.Columns); b0 += perBlock {
-		b1 := min(len(r.Columns), b0+perBlock)
-		if b0 > 0 {
-			fmt.Fprintf(w, "\n(positions %d–%d)\n", b0, b1-1)
-		}
-		fmt.Fprintf(w, "%-*s", label, "")
-		for _, c := range r.Columns[b0:b1] {
-			fmt.Fprint(w, fit(visible(c.Token), ""))
-		}
-		fmt.Fprintln(w)
-		for s := len(r.States) - 1; s >= 0; s-- {
-			fmt.Fprintf(w, "%-*s", label, r.States[s])
-			for _, c := range r.Cells[s][b0:b1] {
-				fmt.Fprint(w, fit(visible(c.Top[0].Token), fmt.Sprintf(" %.2f", c.Top[0].Prob)))
-			}
-			fmt.Fprintln(w)
-		}
-		if r.Mode == "prompt" {
-			fmt.Fprintf(w, "%-*s", label, "actual next")
-			for _, c := range r.Columns[b0:b1] {
-				fmt.Fprint(w, fit(visible(c.NextToken), ""))
-			}
-			fmt.Fprintln(w)
-		}
-	}
+	fmt.Fprint(w, display.TextGrid(r, o))
 }
 
 // terminalWidth is the width to fit tables to: --width if given, else $COLUMNS,
