@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/logitlens-go/logitlens/gpt2"
-	"github.com/logitlens-go/logitlens/hfhub"
-	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lensnb"
 )
 
 const (
@@ -34,63 +32,25 @@ const (
 // charts and JSON made from it say so.
 const randomSuffix = " (случайные веса)"
 
-// RandomModel is a model with random weights and GPT-2's real tokenizer, written
-// on first use into the cache: the notebooks run on it offline, and every
-// checker still computes its answer from it, but its tokens and probabilities
-// are noise.
-type RandomModel struct {
-	Name  string
-	About string
-	Spec  fixture.Spec
-}
-
-// RandomModels are the values of LOGITLENS_MODEL that select a random-weights model.
-var RandomModels = map[string]RandomModel{
-	"tiny":  {"tiny", "2 блока, d=32: проверка механики за секунды", fixture.Tiny()},
-	"demo":  {"demo", "12 блоков, d=128: глубина GPT-2 small", fixture.Demo()},
-	"small": {"small", "все размеры GPT-2 small (12 блоков, d=768)", fixture.Small()},
-}
-
-// IsRandom reports whether m was loaded as one of RandomModels.
-func IsRandom(m *gpt2.Model) bool { return m != nil && strings.HasSuffix(m.Ref, randomSuffix) }
+// IsRandom reports whether m was loaded as one of the random-weights models.
+func IsRandom(m *gpt2.Model) bool { return lensnb.IsRandom(m) }
 
 // LoadModel loads the model named by LOGITLENS_MODEL (DefaultModel when unset).
 func LoadModel() (*gpt2.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
 
-// LoadModelFrom loads ref: a name from RandomModels; a hub id ("gpt2",
-// "gpt2-medium", "openai-community/gpt2", …), taken from the Hugging Face cache
-// when it is there and downloaded otherwise; or a local folder in Hugging Face
-// layout. A model that cannot be had is reported by a *LoadError that says, in
-// Russian, what to do.
+// LoadModelFrom loads ref with lensnb.LoadModel — the loader the CLI uses too: a
+// random-weights model's name, a hub id (from the Hugging Face cache when it is
+// there, downloaded otherwise) or a local folder. A model that cannot be had is
+// reported by a *LoadError that says, in Russian, what to do.
 func LoadModelFrom(ref string) (*gpt2.Model, error) {
-	ref = strings.TrimSpace(ref)
-	if ref == "" {
-		ref = DefaultModel
-	}
-	if rm, ok := RandomModels[strings.ToLower(ref)]; ok {
-		dir, err := fixture.Cached(rm.Spec)
-		if err != nil {
-			return nil, &LoadError{Ref: ref, Err: err}
+	m, err := lensnb.LoadModel(ref, lensnb.LoadModelOptions{Progress: os.Stderr, RandomLabel: randomSuffix})
+	if err != nil {
+		if strings.TrimSpace(ref) == "" {
+			ref = DefaultModel
 		}
-		m, err := gpt2.LoadDir(dir)
-		if err != nil {
-			return nil, &LoadError{Ref: ref, Err: err}
-		}
-		m.Ref = rm.Name + randomSuffix
-		return m, nil
+		return nil, &LoadError{Ref: strings.TrimSpace(ref), Err: err}
 	}
-	// The cache (or the folder) first, quietly; then the hub, with a progress bar.
-	m, err := gpt2.LoadWith(ref, gpt2.LoadOptions{Offline: true})
-	if err == nil {
-		return m, nil
-	}
-	if os.Getenv("HF_HUB_OFFLINE") == "" && !hfhub.IsLocalFolder(ref) {
-		m, err = gpt2.LoadWith(ref, gpt2.LoadOptions{Progress: os.Stderr})
-		if err == nil {
-			return m, nil
-		}
-	}
-	return nil, &LoadError{Ref: ref, Err: err}
+	return m, nil
 }
 
 // LoadError is a model that could not be loaded; its message lists the ways out.
@@ -102,15 +62,16 @@ type LoadError struct {
 func (e *LoadError) Unwrap() error { return e.Err }
 
 func (e *LoadError) Error() string {
-	var names []string
-	for n := range RandomModels {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := lensnb.RandomModelNames()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Не удалось загрузить модель %q (переменная %s).\n", e.Ref, EnvModel)
-	// The cause's first line; the rest is gpt2's advice for the command line.
-	cause, _, _ := strings.Cut(fmt.Sprint(e.Err), "\n")
+	// The cause's first line; the rest is the loader's advice for the command line.
+	cause := fmt.Sprint(e.Err)
+	var me *lensnb.ModelError
+	if errors.As(e.Err, &me) {
+		cause = fmt.Sprint(me.Err)
+	}
+	cause, _, _ = strings.Cut(cause, "\n")
 	fmt.Fprintf(&b, "Причина: %s\n\n", cause)
 	b.WriteString("Что сделать (подойдёт любой вариант; ядро перезапускать не нужно — %env действует на следующие ячейки):\n")
 	b.WriteString("  1. Модель уже скачана в папку (config.json, model.safetensors, tokenizer.json)?\n")

@@ -23,9 +23,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/gpt2"
-	"github.com/logitlens-go/logitlens/hfhub"
 	"github.com/logitlens-go/logitlens/internal/atomicfile"
-	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
@@ -36,13 +34,10 @@ func main() {
 	}
 }
 
-// demoModel is the --model value that selects the random-weights demo model.
-const demoModel = "demo"
-
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, or "demo" (random weights, no download)`)
+	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, or "demo" (random weights, no download; also "tiny", "small")`)
 	prompt := fs.String("prompt", "", "the text to run the lens on")
 	generate := fs.Int("generate", 0, "generate N tokens greedily and lens every generated token (the course's Part 1) instead of the prompt positions")
 	finalNorm := fs.Bool("final-norm", true, "apply ln_f to intermediate states before lm_head (false: project raw states, as the course's Part 1)")
@@ -109,8 +104,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	r.Model = *modelRef
-	if *modelRef == demoModel {
-		r.Model = "demo (random weights — predictions are meaningless)"
+	if lensnb.IsRandom(m) {
+		r.Model = m.Ref + " — predictions are meaningless"
 	}
 	if *attribute != "" {
 		targets := []string{*attribute}
@@ -155,23 +150,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func loadModel(ref string, offline bool, stderr io.Writer) (*gpt2.Model, error) {
-	if ref == demoModel {
-		fmt.Fprintln(stderr, "logitlens: DEMO MODEL — random weights with GPT-2's tokenizer and depth; its predictions are noise. Use --model gpt2 for the real model.")
-		dir, err := fixture.Cached(fixture.Demo())
-		if err != nil {
-			return nil, fmt.Errorf("write the demo model: %w", err)
-		}
-		return gpt2.LoadWith(dir, gpt2.LoadOptions{Progress: stderr})
+	if lensnb.RandomModels[ref].Name != "" {
+		fmt.Fprintf(stderr, "logitlens: %s: RANDOM WEIGHTS with GPT-2's tokenizer; its predictions are noise. Use --model gpt2 for the real model.\n", strings.ToUpper(ref))
 	}
-	m, err := gpt2.LoadWith(ref, gpt2.LoadOptions{Progress: stderr, Offline: offline})
-	var unavailable *hfhub.UnavailableError
-	if errors.As(err, &unavailable) { // the demo helps only when the model cannot be had
-		return nil, fmt.Errorf("%w\n(to see the pipeline without a download, run with --model demo)", err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
+	return lensnb.LoadModel(ref, lensnb.LoadModelOptions{Progress: stderr, Offline: offline})
 }
 
 func targetID(m *gpt2.Model, s string) (int, error) {
