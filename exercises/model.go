@@ -44,11 +44,12 @@ func LoadModel() (*gpt2.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)
 // reported by a *LoadError that says, in Russian, what to do.
 func LoadModelFrom(ref string) (*gpt2.Model, error) {
 	m, err := lensnb.LoadModel(ref, lensnb.LoadModelOptions{Progress: os.Stderr, RandomLabel: randomSuffix})
+	var me *lensnb.ModelError
+	if errors.As(err, &me) {
+		return nil, &LoadError{Ref: me.Ref, Err: err} // me.Ref: ref as the loader took it
+	}
 	if err != nil {
-		if strings.TrimSpace(ref) == "" {
-			ref = DefaultModel
-		}
-		return nil, &LoadError{Ref: strings.TrimSpace(ref), Err: err}
+		return nil, &LoadError{Ref: ref, Err: err}
 	}
 	return m, nil
 }

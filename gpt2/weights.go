@@ -133,19 +133,15 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOp
 	for _, spec := range specs {
 		fileName := names[spec.name]
 		meta := header.Tensors[fileName]
-		dtype := strings.ToUpper(meta.Dtype)
-		if dtype != "F32" && dtype != "F16" && dtype != "BF16" {
+		dtype, ok := fileDTypes[strings.ToUpper(meta.Dtype)]
+		if !ok {
 			return nil, fail("tensor %s has dtype %s; GPT-2 weights must be F32, F16 or BF16", fileName, meta.Dtype)
 		}
 		if !equalInts(meta.Shape, spec.shape) {
 			return nil, fail("tensor %s has shape %v, but config.json implies %v", fileName, meta.Shape, spec.shape)
 		}
-		width := int64(4)
-		if dtype != "F32" {
-			width = 2
-		}
-		if meta.DataOffsets[0] < 0 || meta.DataOffsets[1]-meta.DataOffsets[0] != width*int64(product(spec.shape)) {
-			return nil, fail("tensor %s has data offsets %v, which do not hold %v %s values: the header is corrupt; delete the file and download again", fileName, meta.DataOffsets, spec.shape, dtype)
+		if meta.DataOffsets[0] < 0 || meta.DataOffsets[1]-meta.DataOffsets[0] != int64(dtype.Size()*product(spec.shape)) {
+			return nil, fail("tensor %s has data offsets %v, which do not hold %v %s values: the header is corrupt; delete the file and download again", fileName, meta.DataOffsets, spec.shape, meta.Dtype)
 		}
 		t, err := readTensor(backend, file, dataStart+meta.DataOffsets[0], dtype, spec.shape, opts.keepHalf)
 		var bad *nonFiniteValue
@@ -162,6 +158,9 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOp
 	}
 	return store, nil
 }
+
+// fileDTypes are the safetensors dtypes GPT-2 weights may have.
+var fileDTypes = map[string]dtypes.DType{"F32": dtypes.Float32, "F16": dtypes.Float16, "BF16": dtypes.BFloat16}
 
 // weightOptions are the parts of LoadOptions that decide how weights are held.
 type weightOptions struct {
@@ -245,8 +244,7 @@ func dataSectionSize(h *safetensors.Header) int64 {
 // buffer the graphs will read, with no zero-filling first (which cost half the load
 // time of gpt2-medium) and the check done on each piece while it is in cache;
 // elsewhere they go through one host tensor, which is moved to the device and freed.
-func readTensor(backend compute.Backend, f *os.File, offset int64, dtype string, dims []int, keepHalf bool) (*tensors.Tensor, error) {
-	fileDType := map[string]dtypes.DType{"F32": dtypes.Float32, "F16": dtypes.Float16, "BF16": dtypes.BFloat16}[dtype]
+func readTensor(backend compute.Backend, f *os.File, offset int64, fileDType dtypes.DType, dims []int, keepHalf bool) (*tensors.Tensor, error) {
 	target := dtypes.Float32
 	if keepHalf {
 		target = fileDType

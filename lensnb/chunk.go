@@ -1,11 +1,9 @@
 package lensnb
 
 import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/logitlens-go/logitlens/internal/sysmem"
 )
 
 // Chunk sizing. The lens unembeds (state, column) rows in chunks; each row of a
@@ -28,24 +26,13 @@ var chunkBudget = sync.OnceValue(func() int64 {
 	return min(max(memAvailable()/8, lo), hi)
 })
 
-// memAvailable is MemAvailable from /proc/meminfo, or 4 GiB where it cannot be read.
+// memAvailable is the memory the system says is available, or 4 GiB where it
+// cannot be read.
 func memAvailable() int64 {
-	const fallback = 4 << 30
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return fallback
+	if n, err := sysmem.MemAvailable(); err == nil {
+		return n
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
-			if kb, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return fallback
+	return 4 << 30
 }
 
 // autoChunkRows is the default ChunkRows for a vocabulary: the rows whose tensors

@@ -83,7 +83,7 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 		var inputs []any
 		for i := range sides {
 			x := make([]float32, nS*chunk*d)
-			packChunk(x, trimColumns(states[i], nCols), c0, chunk, d)
+			packChunk(x, states[i], c0, chunk, nCols, d)
 			inputs = append(inputs, tensors.FromFlatDataAndDimensions(x, nS, chunk, d))
 		}
 		outs, err := exec.Call(inputs...)
@@ -103,15 +103,6 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 		}
 	}
 	return c, nil
-}
-
-// trimColumns keeps the first n columns of states [state][column].
-func trimColumns(states [][][]float32, n int) [][][]float32 {
-	out := make([][][]float32, len(states))
-	for s := range states {
-		out[s] = states[s][:n]
-	}
-	return out
 }
 
 // compareGraph decodes xa and xb [S, P, n_embd] (ln_f on all but the last state when

@@ -170,10 +170,10 @@ func gatherStates(run *gpt2.RunResult, specs []stateSpec) [][][]float32 {
 	return states
 }
 
-// packChunk fills x [S, chunk, d] with columns c0… of states [state][column],
-// repeating the last column past the end so that one graph serves every chunk.
-func packChunk(x []float32, states [][][]float32, c0, chunk, d int) {
-	nCols := len(states[0])
+// packChunk fills x [S, chunk, d] with columns c0… of the first nCols columns of
+// states [state][column], repeating the last one past the end so that one graph
+// serves every chunk.
+func packChunk(x []float32, states [][][]float32, c0, chunk, nCols, d int) {
 	for s := range states {
 		for p := 0; p < chunk; p++ {
 			copy(x[(s*chunk+p)*d:], states[s][min(c0+p, nCols-1)])
@@ -328,7 +328,7 @@ func decode(m *gpt2.Model, opts Options, states [][][]float32, next []int) ([][]
 	}
 	x := make([]float32, nStates*chunk*d)
 	for c0 := 0; c0 < nCols; c0 += chunk {
-		packChunk(x, states, c0, chunk, d)
+		packChunk(x, states, c0, chunk, nCols, d)
 		outs, err := exec.Call(tensors.FromFlatDataAndDimensions(x, nStates, chunk, d))
 		if err != nil {
 			return nil, fmt.Errorf("lens: %w", err)
@@ -462,6 +462,21 @@ func topAndRanks(z []float32, k int, ids []int) (top []int, ranks []int) {
 		}
 	}
 	return top, []int{r0, r1, r2}
+}
+
+// logSumExp is log Σ exp(z) in float64, computed around the maximum (the
+// normaliser of a row of logits, for the Go-side softmax of TopTokens and the
+// patching metrics).
+func logSumExp(z []float32) float64 {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, float64(v))
+	}
+	s := 0.0
+	for _, v := range z {
+		s += math.Exp(float64(v) - mx)
+	}
+	return mx + math.Log(s)
 }
 
 func argmax(z []float32) int {

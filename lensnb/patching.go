@@ -66,18 +66,6 @@ func klLogits(p, q []float32) float64 {
 	return math.Max(0, kl)
 }
 
-func logSumExp(z []float32) float64 {
-	mx := math.Inf(-1)
-	for _, v := range z {
-		mx = math.Max(mx, float64(v))
-	}
-	s := 0.0
-	for _, v := range z {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(s)
-}
-
 // PatchOptions configures PatchSweep.
 type PatchOptions struct {
 	// Hook is the per-block activation patched: "resid_pre" (default),

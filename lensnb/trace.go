@@ -197,12 +197,7 @@ func TopTokens(m *gpt2.Model, logits []float32, k int) []TokenProb {
 		return nil
 	}
 	top, _ := topAndRanks(logits, k, []int{0, 0, 0})
-	maxv := float64(logits[top[0]])
-	sum := 0.0
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - maxv)
-	}
-	lse := maxv + math.Log(sum)
+	lse := logSumExp(logits)
 	out := make([]TokenProb, len(top))
 	for i, id := range top {
 		out[i] = TokenProb{ID: id, Token: m.Tokenizer.TokenText(id), Logit: float64(logits[id]), Prob: math.Exp(float64(logits[id]) - lse)}

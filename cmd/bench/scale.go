@@ -24,6 +24,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/internal/sysmem"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
@@ -241,18 +242,11 @@ func vmHWM() float64 {
 	return 0
 }
 
-// memAvailable is MemAvailable from /proc/meminfo in bytes (a large number where
-// it cannot be read, so that nothing is skipped for want of a reading).
+// memAvailable is the memory the system says is available, or a large number
+// where it cannot be read, so that nothing is skipped for want of a reading.
 func memAvailable() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 1 << 50
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemAvailable:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
+	if n, err := sysmem.MemAvailable(); err == nil {
+		return n
 	}
 	return 1 << 50
 }
