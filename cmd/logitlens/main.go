@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -120,9 +119,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		r.Attribution = a
 	}
 	if !*quiet {
-		printTable(stdout, r, terminalWidth(*width, stdout))
+		tw := terminalWidth(*width, stdout)
+		printTable(stdout, r, tw)
 		if r.Attribution != nil {
-			printAttribution(stdout, r.Attribution)
+			printAttribution(stdout, r.Attribution, tw)
 		}
 	}
 	if err := writeFile(*jsonPath, r.WriteJSON); err != nil {
@@ -215,53 +215,42 @@ func terminalWidth(flagWidth int, stdout io.Writer) int {
 // terminal table (display.VisibleToken).
 func visible(s string) string { return display.VisibleToken(s) }
 
-// printAttribution prints the direct logit attribution: every component (last block
-// on top) × position, then the heads at the last position. Values are never cut: a
-// cell widens to fit its number.
-func printAttribution(w io.Writer, a *lensnb.Attribution) {
+// printAttribution prints the direct logit attribution as text tables fitted to
+// width: every component (last block on top) × position, then the heads at the
+// last position. Numbers are never cut.
+func printAttribution(w io.Writer, a *lensnb.Attribution, width int) {
 	what := "logit of " + visible(a.TokenText)
 	if a.Versus >= 0 {
 		what = fmt.Sprintf("logit difference %s − %s", visible(a.TokenText), visible(a.VersusText))
 	}
 	fmt.Fprintf(w, "\ndirect logit attribution: %s (ln_f's scale frozen at each position)\n", what)
-	const width, label = 10, 18
-	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(1, n-utf8.RuneCountInString(s))) }
-	head := func(s string) string {
-		if utf8.RuneCountInString(s) > width-1 {
-			s = string([]rune(s)[:width-2]) + "…"
-		}
-		return pad(s, width)
-	}
-	num := func(v float64) string { return pad(fmt.Sprintf("%+.2f", v), width) }
-	fmt.Fprint(w, pad("", label))
-	for _, tok := range a.Tokens {
-		fmt.Fprint(w, head(visible(tok)))
-	}
-	fmt.Fprintln(w)
-	line := func(name string, vals []float64) {
-		fmt.Fprint(w, pad(name, label))
-		for _, v := range vals {
-			fmt.Fprint(w, num(v))
-		}
-		fmt.Fprintln(w)
-	}
-	line("= logit", a.Logit)
-	line("ln_f bias", a.Bias)
+	rows := [][]float64{a.Logit, a.Bias}
+	t := display.TextTable{Width: width, Rows: []string{"= logit", "ln_f bias"}}
 	for c := len(a.Components) - 1; c >= 0; c-- {
-		line(a.Components[c], a.Direct[c])
+		t.Rows, rows = append(t.Rows, a.Components[c]), append(rows, a.Direct[c])
 	}
+	for _, tok := range a.Tokens {
+		t.Columns = append(t.Columns, visible(tok))
+	}
+	t.Cell = func(row, col int) (string, string) { return "", fmt.Sprintf("%+.2f", rows[row][col]) }
+	fmt.Fprint(w, t)
+
 	last := len(a.InputIDs) - 1
 	fmt.Fprintf(w, "\nheads at position %d (%s):\n", last, visible(a.Tokens[last]))
-	fmt.Fprint(w, pad("", label))
+	heads := display.TextTable{Width: width}
 	for h := range a.Heads[0] {
-		fmt.Fprint(w, pad(fmt.Sprintf("head %d", h), width))
+		heads.Columns = append(heads.Columns, fmt.Sprintf("head %d", h))
 	}
-	fmt.Fprintln(w, "c_proj bias")
+	heads.Columns = append(heads.Columns, "c_proj bias")
 	for i := len(a.Heads) - 1; i >= 0; i-- {
-		vals := make([]float64, 0, len(a.Heads[i])+1)
-		for h := range a.Heads[i] {
-			vals = append(vals, a.Heads[i][h][last])
-		}
-		line(fmt.Sprintf("blocks.%d", i), append(vals, a.HeadBias[i][last]))
+		heads.Rows = append(heads.Rows, fmt.Sprintf("blocks.%d", i))
 	}
+	heads.Cell = func(row, col int) (string, string) {
+		i := len(a.Heads) - 1 - row
+		if col == len(a.Heads[i]) {
+			return "", fmt.Sprintf("%+.2f", a.HeadBias[i][last])
+		}
+		return "", fmt.Sprintf("%+.2f", a.Heads[i][col][last])
+	}
+	fmt.Fprint(w, heads)
 }
