@@ -258,11 +258,9 @@ func dot(x []float32, y []float64) float64 {
 // Position returns the attribution at position t (negative: from the end, -1 is the
 // last) as one list: each component's contribution, the bias term and the logit.
 func (a *Attribution) Position(t int) (AttributionAt, error) {
-	if t < 0 {
-		t += len(a.InputIDs)
-	}
-	if t < 0 || t >= len(a.InputIDs) {
-		return AttributionAt{}, fmt.Errorf("attribution: position %d is outside the prompt (positions 0..%d, or -1 for the last)", t, len(a.InputIDs)-1)
+	t, err := a.index(t)
+	if err != nil {
+		return AttributionAt{}, err
 	}
 	at := AttributionAt{Position: t, Token: a.Tokens[t], Bias: a.Bias[t], Logit: a.Logit[t]}
 	for c, name := range a.Components {
@@ -298,17 +296,29 @@ type Contribution struct {
 // model's logit. It is the logit lens's logit at the same states, except that the
 // lens normalises each state by its own scale, while this uses the final one.
 func (a *Attribution) RunningSum(t int) ([]float64, error) {
-	at, err := a.Position(t)
+	t, err := a.index(t)
 	if err != nil {
 		return nil, err
 	}
-	sum := at.Bias + at.Components[0].Value + at.Components[1].Value
+	sum := a.Bias[t] + a.Direct[0][t] + a.Direct[1][t]
 	out := []float64{sum}
-	for c := 2; c < len(at.Components); c += 2 {
-		sum += at.Components[c].Value + at.Components[c+1].Value
+	for c := 2; c < len(a.Direct); c += 2 {
+		sum += a.Direct[c][t] + a.Direct[c+1][t]
 		out = append(out, sum)
 	}
 	return out, nil
+}
+
+// index resolves position t (negative: from the end) or says it is outside.
+func (a *Attribution) index(t int) (int, error) {
+	i := t
+	if i < 0 {
+		i += len(a.InputIDs)
+	}
+	if i < 0 || i >= len(a.InputIDs) {
+		return 0, fmt.Errorf("attribution: position %d is outside the prompt (positions 0..%d, or -1 for the last)", t, len(a.InputIDs)-1)
+	}
+	return i, nil
 }
 
 // WriteJSON writes the attribution as JSON: {"schema_version": 1, "model",
