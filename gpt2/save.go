@@ -1,0 +1,290 @@
+package gpt2
+
+// Writing models and training checkpoints as safetensors. go-huggingface reads the
+// format but has no writer, so the few lines of the format (an 8-byte header length,
+// a JSON header, the raw little-endian tensors) are written here. Every file is
+// written through internal/atomicfile: a reader sees the old file or the new one.
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/dtypes/float16"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/logitlens-go/logitlens/internal/atomicfile"
+)
+
+// namedTensor is one tensor to write: its name in the file and its value.
+type namedTensor struct {
+	name string
+	t    *tensors.Tensor
+	// half writes a float32 tensor as F16.
+	half bool
+}
+
+var safetensorsDTypes = map[dtypes.DType]string{dtypes.Float32: "F32", dtypes.Float16: "F16", dtypes.BFloat16: "BF16", dtypes.Int64: "I64", dtypes.Int32: "I32"}
+
+// writeSafetensors writes ts (in that order) and metadata to path atomically.
+func writeSafetensors(path string, ts []namedTensor, metadata map[string]string) error {
+	header := map[string]any{}
+	if len(metadata) > 0 {
+		header["__metadata__"] = metadata
+	}
+	var offset int64
+	for _, nt := range ts {
+		dt, ok := safetensorsDTypes[nt.t.DType()]
+		if !ok {
+			return fmt.Errorf("save %s: tensor %s has dtype %s, which is not saved", path, nt.name, nt.t.DType())
+		}
+		size := int64(nt.t.Shape().Memory())
+		if nt.half {
+			if nt.t.DType() != dtypes.Float32 {
+				return fmt.Errorf("save %s: tensor %s: only float32 tensors are written as F16", path, nt.name)
+			}
+			dt, size = "F16", size/2
+		}
+		header[nt.name] = map[string]any{"dtype": dt, "shape": nt.t.Shape().Dimensions, "data_offsets": []int64{offset, offset + size}}
+		offset += size
+	}
+	hdr, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	for len(hdr)%8 != 0 { // the format pads the header to 8 bytes with spaces
+		hdr = append(hdr, ' ')
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if err := binary.Write(w, binary.LittleEndian, uint64(len(hdr))); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		for _, nt := range ts {
+			var werr error
+			err := nt.t.ConstBytes(func(raw []byte) {
+				if !nt.half {
+					_, werr = w.Write(raw)
+					return
+				}
+				buf := make([]byte, 0, len(raw)/2)
+				for i := 0; i+4 <= len(raw); i += 4 {
+					f := math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))
+					buf = binary.LittleEndian.AppendUint16(buf, uint16(float16.From(f)))
+				}
+				_, werr = w.Write(buf)
+			})
+			if err != nil {
+				return fmt.Errorf("tensor %s: %w", nt.name, err)
+			}
+			if werr != nil {
+				return werr
+			}
+		}
+		return nil
+	})
+}
+
+// SaveOptions tunes Model.Save.
+type SaveOptions struct {
+	// Half writes the weights as F16 (half the size; what a float32 model loses is
+	// F16 rounding, relative 2⁻¹¹).
+	Half bool
+	// Metadata goes into the safetensors header's __metadata__ (with "format": "pt").
+	Metadata map[string]string
+}
+
+// Save writes m as a Hugging Face GPT-2 folder in dir: model.safetensors (the
+// tensor names of GPT2LMHeadModel's transformer, lm_head tied), config.json and
+// tokenizer.json. LoadDir and transformers' GPT2LMHeadModel.from_pretrained both
+// read it. Files are replaced atomically, one by one.
+func (m *Model) Save(dir string, opts SaveOptions) error {
+	if m.Tokenizer == nil || m.Tokenizer.source == nil {
+		return errors.New("save: the model has no tokenizer.json to write")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	var ts []namedTensor
+	for _, spec := range weightTable(m.Config) {
+		v := m.store.GetVariable(storePath(spec.name))
+		if v == nil {
+			return fmt.Errorf("save: weight %s is missing", spec.name)
+		}
+		t, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("save: weight %s: %w", spec.name, err)
+		}
+		ts = append(ts, namedTensor{name: spec.name, t: t, half: opts.Half && t.DType() == dtypes.Float32})
+	}
+	meta := map[string]string{"format": "pt"}
+	for k, v := range opts.Metadata {
+		meta[k] = v
+	}
+	if err := writeSafetensors(filepath.Join(dir, WeightsFile), ts, meta); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	cfg, err := json.MarshalIndent(m.Config.hfJSON(opts.Half), "", "  ")
+	if err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "config.json"), append(cfg, '\n')); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "tokenizer.json"), m.Tokenizer.source); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	return nil
+}
+
+// hfJSON is the config.json transformers writes for a GPT-2 of these shapes.
+func (c *Config) hfJSON(half bool) map[string]any {
+	dtype := "float32"
+	if half {
+		dtype = "float16"
+	}
+	return map[string]any{
+		"architectures": []string{"GPT2LMHeadModel"}, "model_type": "gpt2",
+		"n_layer": c.NLayer, "n_head": c.NHead, "n_embd": c.NEmbd, "n_positions": c.NPositions, "n_ctx": c.NPositions,
+		"vocab_size": c.VocabSize, "layer_norm_epsilon": c.LayerNormEps, "activation_function": c.Activation,
+		"n_inner": c.NInner, "bos_token_id": c.BOSTokenID, "eos_token_id": c.EOSTokenID,
+		"initializer_range": 0.02, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
+		"scale_attn_weights": true, "tie_word_embeddings": true, "torch_dtype": dtype,
+	}
+}
+
+// checkpointMeta is the metadata key under which a checkpoint keeps its own facts.
+const checkpointMeta = "logitlens_checkpoint"
+
+// checkpointFacts are what a checkpoint records besides its tensors.
+type checkpointFacts struct {
+	Config    *Config           `json:"config"`
+	Trainable map[string]bool   `json:"trainable"`
+	User      map[string]string `json:"user,omitempty"`
+}
+
+// SaveCheckpoint writes everything training needs to continue — the weights, the
+// optimiser's moments and the step counters — with the caller's metadata, to path
+// (one safetensors file, replaced atomically).
+func (t *Trainer) SaveCheckpoint(path string, metadata map[string]string) error {
+	facts := checkpointFacts{Config: t.m.Config, Trainable: map[string]bool{}, User: metadata}
+	var ts []namedTensor
+	for v := range t.m.store.IterVariables() {
+		if !v.HasValue() {
+			continue
+		}
+		val, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("checkpoint: %s: %w", v.Path(), err)
+		}
+		ts = append(ts, namedTensor{name: v.Path(), t: val})
+		facts.Trainable[v.Path()] = v.Trainable
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
+	js, err := json.Marshal(facts)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := writeSafetensors(path, ts, map[string]string{checkpointMeta: string(js)}); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// RestoreCheckpoint loads a checkpoint written by SaveCheckpoint into m, which must
+// have the same config, and returns the caller's metadata. Call it before
+// NewTrainer: the trainer then continues from the checkpoint's step, with its
+// optimiser state.
+func (m *Model) RestoreCheckpoint(path string) (map[string]string, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("restore checkpoint %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("restore checkpoint: %w", err)
+	}
+	if len(data) < 8 {
+		return nil, fail("the file is %d bytes: not a checkpoint (delete it to start over)", len(data))
+	}
+	n := binary.LittleEndian.Uint64(data)
+	if n > uint64(len(data)-8) {
+		return nil, fail("the header length %d runs past the end of the file: it is truncated or not a checkpoint", n)
+	}
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(data[8:8+n], &header); err != nil {
+		return nil, fail("the header is not JSON: %v", err)
+	}
+	var meta map[string]string
+	if raw, ok := header["__metadata__"]; ok {
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return nil, fail("bad metadata: %v", err)
+		}
+	}
+	var facts checkpointFacts
+	if err := json.Unmarshal([]byte(meta[checkpointMeta]), &facts); err != nil || facts.Config == nil {
+		return nil, fail("it holds no training state (a model folder's weights are loaded with gpt2.LoadDir, not restored)")
+	}
+	if a, b := *facts.Config, *m.Config; a.NLayer != b.NLayer || a.NHead != b.NHead || a.NEmbd != b.NEmbd || a.NPositions != b.NPositions || a.VocabSize != b.VocabSize {
+		return nil, fail("it was made for a model with n_layer=%d n_head=%d n_embd=%d n_positions=%d vocab_size=%d, this one has %d %d %d %d %d",
+			a.NLayer, a.NHead, a.NEmbd, a.NPositions, a.VocabSize, b.NLayer, b.NHead, b.NEmbd, b.NPositions, b.VocabSize)
+	}
+	body := data[8+n:]
+	for name, raw := range header {
+		if name == "__metadata__" {
+			continue
+		}
+		var info struct {
+			DType   string  `json:"dtype"`
+			Shape   []int   `json:"shape"`
+			Offsets []int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(raw, &info); err != nil || len(info.Offsets) != 2 {
+			return nil, fail("tensor %s: bad header entry", name)
+		}
+		var dtype dtypes.DType
+		for d, s := range safetensorsDTypes {
+			if s == info.DType {
+				dtype = d
+			}
+		}
+		if dtype == dtypes.InvalidDType {
+			return nil, fail("tensor %s has dtype %s", name, info.DType)
+		}
+		lo, hi := info.Offsets[0], info.Offsets[1]
+		if lo < 0 || hi > int64(len(body)) || hi-lo != int64(dtype.Size()*product(info.Shape)) {
+			return nil, fail("tensor %s: offsets %v do not fit its shape or the file: the file is damaged", name, info.Offsets)
+		}
+		t := tensors.FromShape(shapesOf(dtype, info.Shape))
+		t.MutableBytes(func(b []byte) { copy(b, body[lo:hi]) })
+		if v := m.store.GetVariable(name); v != nil {
+			if !v.Shape().Equal(t.Shape()) {
+				return nil, fail("tensor %s has shape %s, the model's is %s", name, t.Shape(), v.Shape())
+			}
+			if err := v.SetValue(t); err != nil {
+				return nil, fail("%s: %v", name, err)
+			}
+			continue
+		}
+		if !strings.HasPrefix(name, "/") {
+			return nil, fail("tensor %s is not a variable path", name)
+		}
+		v, err := m.store.CreateVariable(name, t)
+		if err != nil {
+			return nil, fail("%s: %v", name, err)
+		}
+		v.SetTrainable(facts.Trainable[name])
+	}
+	return facts.User, nil
+}
+
+func shapesOf(dtype dtypes.DType, dims []int) shapes.Shape { return shapes.Make(dtype, dims...) }
