@@ -118,8 +118,8 @@ func Brown(root string) ([]Document, error) {
 	return docs, nil
 }
 
-// Detag turns a Brown text ("The/at jury/nn said/vbd ,/, ``/`` no/at ''/''") into
-// plain prose ("The jury said, "no""): tags dropped, the corpus's `` and '' made
+// Detag turns a Brown text ("The/at jury/nn said/vbd ,/, “/“ no/at ”/”") into
+// plain prose ("The jury said, "no""): tags dropped, the corpus's “ and ” made
 // double quotes, and spaces before punctuation and inside quotes removed.
 // Paragraphs (the tab-indented lines) are joined with newlines.
 func Detag(tagged string) string {
@@ -130,7 +130,7 @@ func Detag(tagged string) string {
 			continue
 		}
 		var b strings.Builder
-		glue := true  // no space before the next word
+		glue := true // no space before the next word
 		for _, f := range fields {
 			word := f
 			if i := strings.LastIndexByte(f, '/'); i > 0 {

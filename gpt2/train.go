@@ -76,7 +76,9 @@ func isResidualProjection(name string) bool {
 	return hasSuffix(name, "attn.c_proj.weight") || hasSuffix(name, "mlp.c_proj.weight")
 }
 
-func hasSuffix(s, suffix string) bool { return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix }
+func hasSuffix(s, suffix string) bool {
+	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
 
 // TrainOptions sets up a Trainer. Zero fields take the defaults of
 // DefaultTrainOptions.
