@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/logitlens-go/logitlens/demo"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/hfhub"
 	"github.com/logitlens-go/logitlens/internal/fixture"
@@ -30,7 +31,7 @@ type RandomModel struct {
 // RandomModels are the model references that select a random-weights model.
 var RandomModels = map[string]RandomModel{
 	"tiny":  {"tiny", fixture.Tiny()},   // 2 blocks, d=32: the mechanics in seconds
-	"demo":  {"demo", fixture.Demo()},   // 12 blocks, d=128: GPT-2 small's depth
+	"random": {"random", fixture.Demo()}, // 12 blocks, d=128: GPT-2 small's depth
 	"small": {"small", fixture.Small()}, // all of GPT-2 small's shapes
 }
 
@@ -55,7 +56,12 @@ type LoadModelOptions struct {
 	Offline bool
 }
 
-// LoadModel loads ref: a name of RandomModels; a hub id ("gpt2",
+// DemoModel is the reference of the demo model (package demo): a small GPT-2
+// trained in this repository on public-domain English, shipped with it, so it loads
+// offline. Its Ref says what it is (demo.Label).
+const DemoModel = "demo"
+
+// LoadModel loads ref: DemoModel; a name of RandomModels; a hub id ("gpt2",
 // "openai-community/gpt2@main", …) taken from the Hugging Face cache when it is
 // there, else downloaded (not under HF_HUB_OFFLINE); or a local folder
 // (hfhub.IsLocalFolder decides which). An empty ref is "gpt2". A model that cannot
@@ -64,6 +70,18 @@ func LoadModel(ref string, opts LoadModelOptions) (*gpt2.Model, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		ref = "gpt2"
+	}
+	if strings.EqualFold(ref, DemoModel) {
+		dir, err := demo.Dir()
+		if err != nil {
+			return nil, &ModelError{Ref: ref, Err: err}
+		}
+		m, err := gpt2.LoadDir(dir)
+		if err != nil {
+			return nil, &ModelError{Ref: ref, Err: err}
+		}
+		m.Ref = DemoModel + " (" + demo.Label + ")"
+		return m, nil
 	}
 	if rm, ok := RandomModels[strings.ToLower(ref)]; ok {
 		dir, err := fixture.Cached(rm.Spec)
@@ -108,6 +126,15 @@ func IsRandom(m *gpt2.Model) bool {
 	return false
 }
 
+// IsDemo reports whether m was loaded as DemoModel.
+func IsDemo(m *gpt2.Model) bool {
+	if m == nil {
+		return false
+	}
+	dir, err := demo.Dir()
+	return err == nil && filepath.Clean(dir) == filepath.Clean(m.Dir)
+}
+
 // ModelError is a model that could not be loaded.
 type ModelError struct {
 	Ref string
@@ -127,8 +154,8 @@ func (e *ModelError) Error() string {
 	if !e.Unavailable() {
 		return fmt.Sprintf("cannot load model %q: %v", e.Ref, e.Err)
 	}
-	return fmt.Sprintf("cannot load model %q: %v\n(to see the pipeline without a download, on random weights: --model demo, or LOGITLENS_MODEL=demo in a notebook; also %s)",
-		e.Ref, e.Err, strings.Join(RandomModelNames(), ", "))
+	return fmt.Sprintf("cannot load model %q: %v\n(without a download: --model demo, or LOGITLENS_MODEL=demo in a notebook — %s, shipped with the repository; random weights: %s)",
+		e.Ref, e.Err, demo.Label, strings.Join(RandomModelNames(), ", "))
 }
 
 var (

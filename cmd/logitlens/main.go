@@ -5,7 +5,7 @@
 //	go run ./cmd/logitlens --model gpt2 --prompt "Are cats good?"
 //	go run ./cmd/logitlens --model gpt2 --prompt "Are cats good?" --generate 10 --final-norm=false
 //	go run ./cmd/logitlens --model ./my-gpt2-folder --prompt "..." --json out.json --csv out.csv --html out.html
-//	go run ./cmd/logitlens --model demo --prompt "..."     # random weights, no download
+//	go run ./cmd/logitlens --model demo --prompt "..."     # the shipped small GPT-2, no download
 package main
 
 import (
@@ -36,7 +36,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, or "demo" (random weights, no download; also "tiny", "small")`)
+	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, "demo" (a small GPT-2 trained on public-domain text, shipped with the repository: no download), or random weights: "tiny", "random", "small"`)
 	prompt := fs.String("prompt", "", "the text to run the lens on")
 	generate := fs.Int("generate", 0, "generate N tokens greedily and lens every generated token (the course's Part 1) instead of the prompt positions")
 	finalNorm := fs.Bool("final-norm", true, "apply ln_f to intermediate states before lm_head (false: project raw states, as the course's Part 1)")
@@ -103,8 +103,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	r.Model = *modelRef
-	if lensnb.IsRandom(m) {
+	switch {
+	case lensnb.IsRandom(m):
 		r.Model = m.Ref + " — predictions are meaningless"
+	case lensnb.IsDemo(m):
+		r.Model = m.Ref
 	}
 	if *attribute != "" {
 		targets := []string{*attribute}
