@@ -30,9 +30,9 @@ type RandomModel struct {
 
 // RandomModels are the model references that select a random-weights model.
 var RandomModels = map[string]RandomModel{
-	"tiny":  {"tiny", fixture.Tiny()},   // 2 blocks, d=32: the mechanics in seconds
+	"tiny":   {"tiny", fixture.Tiny()},   // 2 blocks, d=32: the mechanics in seconds
 	"random": {"random", fixture.Demo()}, // 12 blocks, d=128: GPT-2 small's depth
-	"small": {"small", fixture.Small()}, // all of GPT-2 small's shapes
+	"small":  {"small", fixture.Small()}, // all of GPT-2 small's shapes
 }
 
 // RandomModelNames lists RandomModels' names, sorted.
