@@ -45,14 +45,16 @@ type matrixMeta struct {
 	Total      []float64   `json:"total"` // per column: the logit the values add up to (with the bias)
 	Labels     [][]string  `json:"labels"`
 	Renderer   string      `json:"renderer"`
+	// Words are the tooltip's own words, in the current language.
+	Words map[string]string `json:"words"`
 }
 
 // attributionWhat names what is attributed: "logit of ␣Paris" or "␣Paris − ␣Rome".
 func attributionWhat(a *lensnb.Attribution) string {
 	if a.Versus >= 0 {
-		return fmt.Sprintf("logit difference %s − %s", VisibleToken(a.TokenText), VisibleToken(a.VersusText))
+		return fmt.Sprintf(tr("logit difference %s − %s", "разность логитов %s − %s"), VisibleToken(a.TokenText), VisibleToken(a.VersusText))
 	}
-	return "logit of " + VisibleToken(a.TokenText)
+	return tr("logit of ", "логит ") + VisibleToken(a.TokenText)
 }
 
 // attributionAt checks a and returns its attribution at position.
@@ -93,10 +95,11 @@ func AttributionHeatmap(a *lensnb.Attribution, o AttributionOptions) *Chart {
 	}
 	title := o.Title
 	if title == "" {
-		title = "Direct logit attribution: " + attributionWhat(a)
+		title = tr("Direct logit attribution: ", "Прямая атрибуция логита: ") + attributionWhat(a)
 	}
-	sub := "rows: what wrote into the residual stream (embeddings at the bottom) · columns: positions · value: direct contribution to the logit, ln_f's scale frozen"
-	c.err = c.buildMatrix(title, sub, a.Components, cols, "position", "direct contribution", a.Direct, a.Logit, o)
+	sub := tr("rows: what wrote into the residual stream (embeddings at the bottom) · columns: positions · value: direct contribution to the logit, ln_f's scale frozen",
+		"строки: что дописало в остаточный поток (эмбеддинги внизу) · столбцы: позиции · значение: прямой вклад в логит при замороженном масштабе ln_f")
+	c.err = c.buildMatrix(title, sub, a.Components, cols, tr("position", "позиция"), tr("direct contribution", "прямой вклад"), a.Direct, a.Logit, o)
 	return c
 }
 
@@ -117,7 +120,7 @@ func HeadHeatmap(a *lensnb.Attribution, position int, o AttributionOptions) *Cha
 	rows := make([]string, len(a.Heads))
 	vals := make([][]float64, len(a.Heads))
 	for i := range a.Heads {
-		rows[i] = fmt.Sprintf("blocks.%d", i)
+		rows[i] = fmt.Sprintf("blocks.%d", i) // translated by buildMatrix
 		vals[i] = make([]float64, nh)
 		for h := range vals[i] {
 			vals[i][h] = a.Heads[i][h][at.Position]
@@ -125,14 +128,15 @@ func HeadHeatmap(a *lensnb.Attribution, position int, o AttributionOptions) *Cha
 	}
 	cols := make([]string, nh)
 	for h := range cols {
-		cols[h] = "head " + strconv.Itoa(h)
+		cols[h] = tr("head ", "голова ") + strconv.Itoa(h)
 	}
 	title := o.Title
 	if title == "" {
-		title = fmt.Sprintf("Heads: %s at position %d (%s)", attributionWhat(a), at.Position, VisibleToken(at.Token))
+		title = fmt.Sprintf(tr("Heads: %s at position %d (%s)", "Головы: %s, позиция %d (%s)"), attributionWhat(a), at.Position, VisibleToken(at.Token))
 	}
-	sub := "rows: blocks (block 0 at the bottom) · columns: heads · value: the head's direct contribution through c_proj"
-	c.err = c.buildMatrix(title, sub, rows, cols, "head", "direct contribution", vals, nil, o)
+	sub := tr("rows: blocks (block 0 at the bottom) · columns: heads · value: the head's direct contribution through c_proj",
+		"строки: блоки (блок 0 внизу) · столбцы: головы · значение: прямой вклад головы через c_proj")
+	c.err = c.buildMatrix(title, sub, rows, cols, tr("head", "голова"), tr("direct contribution", "прямой вклад"), vals, nil, o)
 	return c
 }
 
@@ -156,10 +160,8 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 	}
 	limit = math.Ceil(limit*1e6) / 1e6 // the scale's bounds are written with 6 decimals: round outwards
 	sc := &scale{pal: RdBuR, min: -limit, mid: 0, max: limit}
-	meta := matrixMeta{ColWord: colWord, ValueLabel: valueLabel, Values: vals, Total: total, Renderer: "canvas"}
-	for _, r := range rows {
-		meta.Rows = append(meta.Rows, plainText(r))
-	}
+	meta := matrixMeta{ColWord: colWord, ValueLabel: valueLabel, Values: vals, Total: total, Renderer: "canvas", Words: tooltipWords()}
+	meta.Rows = stateLabels(rows)
 	meta.Cols = cols
 	var data []opts.HeatMapData
 	labelColors := map[int]string{}
@@ -269,9 +271,10 @@ func (c *Chart) buildMatrix(title, subtitle string, rows, cols []string, colWord
 
 // barsMeta is what the "bars" hook of runtimeJS needs for its tooltip.
 type barsMeta struct {
-	Names    []string  `json:"names"`
-	Values   []float64 `json:"values"`
-	Renderer string    `json:"renderer"`
+	Names    []string          `json:"names"`
+	Values   []float64         `json:"values"`
+	Renderer string            `json:"renderer"`
+	Words    map[string]string `json:"words"`
 }
 
 // AttributionBars draws the contributions at one position (negative: from the
@@ -284,15 +287,15 @@ func AttributionBars(a *lensnb.Attribution, position int, o AttributionOptions) 
 		c.err = err
 		return c
 	}
-	meta := barsMeta{Renderer: "canvas"}
+	meta := barsMeta{Renderer: "canvas", Words: tooltipWords()}
 	for _, comp := range at.Components {
-		meta.Names, meta.Values = append(meta.Names, comp.Name), append(meta.Values, comp.Value)
+		meta.Names, meta.Values = append(meta.Names, plainText(StateLabel(comp.Name))), append(meta.Values, comp.Value)
 	}
-	meta.Names = append(meta.Names, "ln_f bias", "= logit")
+	meta.Names = append(meta.Names, tr("ln_f bias", "смещение ln_f"), tr("= logit", "= логит"))
 	meta.Values = append(meta.Values, at.Bias, at.Logit)
 	c.Title = plainText(o.Title)
 	if c.Title == "" {
-		c.Title = fmt.Sprintf("%s at position %d (%s)", attributionWhat(a), at.Position, VisibleToken(at.Token))
+		c.Title = fmt.Sprintf(tr("%s at position %d (%s)", "%s, позиция %d (%s)"), attributionWhat(a), at.Position, VisibleToken(at.Token))
 	}
 	var data []opts.BarData
 	for i, v := range meta.Values {
@@ -312,11 +315,11 @@ func AttributionBars(a *lensnb.Attribution, position int, o AttributionOptions) 
 	c.width, c.height = max(640, 40+9*utf8.RuneCountInString(c.Title)), 80+18*len(meta.Names)
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(append(c.frameOpts("", max(80, 16+7*maxName), 40, 50, 30),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "logit units"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: tr("logit units", "единицы логита")}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: meta.Names, Inverse: opts.Bool(true),
 			AxisLabel: &opts.AxisLabel{Show: opts.Bool(true), Interval: "0", FontSize: 11}}),
 	)...)
-	bar.AddSeries("contribution", data)
+	bar.AddSeries(tr("contribution", "вклад"), data)
 	opt, err := optionOf(bar)
 	if err != nil {
 		c.err = err
@@ -371,7 +374,7 @@ func PatchHeatmap(p *lensnb.Patching, o AttributionOptions) *Chart {
 	}
 	rows := make([]string, len(p.Values))
 	for l := range rows {
-		rows[l] = fmt.Sprintf("blocks.%d.%s", l, p.Hook)
+		rows[l] = fmt.Sprintf("blocks.%d.%s", l, p.Hook) // translated by buildMatrix
 	}
 	cols := make([]string, len(p.Tokens))
 	for t, tok := range p.Tokens {
@@ -379,9 +382,10 @@ func PatchHeatmap(p *lensnb.Patching, o AttributionOptions) *Chart {
 	}
 	title := o.Title
 	if title == "" {
-		title = "Activation patching: " + p.Hook
+		title = tr("Activation patching: ", "Подмена активаций: ") + p.Hook
 	}
-	sub := "rows: the block whose " + p.Hook + " is patched (block 0 at the bottom) · columns: the patched position of the clean prompt · value: " + p.Metric
-	c.err = c.buildMatrix(title, sub, rows, cols, "position", "effect (0 clean … 1 corrupted)", p.Values, nil, o)
+	sub := fmt.Sprintf(tr("rows: the block whose %s is patched (block 0 at the bottom) · columns: the patched position of the clean prompt · value: %s",
+		"строки: блок, чей %s подменён (блок 0 внизу) · столбцы: подменённая позиция чистого промпта · значение: %s"), p.Hook, metricName(p.Metric))
+	c.err = c.buildMatrix(title, sub, rows, cols, tr("position", "позиция"), tr("effect (0 clean … 1 corrupted)", "эффект (0 — как чистый … 1 — как испорченный)"), p.Values, nil, o)
 	return c
 }

@@ -192,6 +192,18 @@ window.addEventListener("load", function () {
 	pages = append(pages, browsercheck.Page{Name: "attribution", File: writeFile(t, filepath.Join(dir, "attribution.html"), buf.String()), Height: 1400,
 		Hover: []browsercheck.Hover{{Chart: 0, X: 0, Y: 5, Screenshot: "hover"}, {Chart: 2, X: 1, Y: 3}}})
 
+	// 7. The notebooks' language: a Russian heatmap of hostile tokens and the
+	// attribution heatmap, whose tooltips must speak Russian too.
+	SetLanguage(Russian)
+	ruHM, ruAttr := Heatmap(hostile, HeatmapOptions{}), AttributionHeatmap(attr, AttributionOptions{})
+	SetLanguage(English)
+	buf.Reset()
+	if err := WritePage(&buf, "ru", ruHM, ruAttr); err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, browsercheck.Page{Name: "russian", File: writeFile(t, filepath.Join(dir, "ru.html"), buf.String()), Height: 1400,
+		Hover: []browsercheck.Hover{{Chart: 0, X: 3, Y: 12}, {Chart: 1, X: 0, Y: 5}}})
+
 	byName := browsercheck.Run(t, "", pages)
 	for _, pg := range pages {
 		p := byName[pg.Name]
@@ -202,7 +214,7 @@ window.addEventListener("load", function () {
 		// every chart drawn, every hover showed a tooltip of text.
 		browsercheck.CheckPage(t, p)
 	}
-	want := []string{"heatmap-13x20", "hostile", "notebook-fake-amd", "jupyterlab-like", "cdn-script", "cdn-offline", "heatmap-13x1024", "attribution"}
+	want := []string{"heatmap-13x20", "hostile", "notebook-fake-amd", "jupyterlab-like", "cdn-script", "cdn-offline", "heatmap-13x1024", "attribution", "russian"}
 	if haveRequireJS {
 		want = append(want, "notebook-requirejs", "notebook-requirejs-cdn")
 	}
@@ -345,4 +357,47 @@ window.addEventListener("load", function () {
 			t.Errorf("attribution: row %q not drawn", name)
 		}
 	}
+
+	// 7. Russian: the rows, the tooltips' words; the hostile tokens still text.
+	p = byName["russian"]
+	if len(p.Charts) != 2 {
+		t.Fatalf("russian: %d charts", len(p.Charts))
+	}
+	ruDrawn := map[string]bool{}
+	for _, s := range p.Charts[0].DrawnTexts {
+		ruDrawn[s] = true
+	}
+	for _, want := range []string{"эмбеддинги", "блок 0", "блок 11"} {
+		if !ruDrawn[want] {
+			t.Errorf("russian: row %q not drawn", want)
+		}
+	}
+	if tip := p.Hovers[0].Tooltip; tip != nil {
+		for _, want := range []string{"блок 11", "позиция 3", "токен", "вероятность top-1 токена"} {
+			if !strings.Contains(tip.Text, want) {
+				t.Errorf("russian: heatmap tooltip lacks %q:\n%s", want, tip.Text)
+			}
+		}
+		for _, bad := range []string{"position", "probability", "next"} {
+			if strings.Contains(tip.Text, bad) {
+				t.Errorf("russian: heatmap tooltip has the English %q:\n%s", bad, tip.Text)
+			}
+		}
+	}
+	if tip := p.Hovers[1].Tooltip; tip != nil {
+		for _, want := range []string{"позиция 0", "прямой вклад", "логит в этой позиции", StateLabelIn(Russian, attr.Components[5])} {
+			if !strings.Contains(tip.Text, want) {
+				t.Errorf("russian: attribution tooltip lacks %q:\n%s", want, tip.Text)
+			}
+		}
+	}
+}
+
+// StateLabelIn is StateLabel in language l (for tests that build expectations
+// after the language was set back).
+func StateLabelIn(l Language, name string) string {
+	old := CurrentLanguage()
+	SetLanguage(l)
+	defer SetLanguage(old)
+	return StateLabel(name)
 }

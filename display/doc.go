@@ -26,6 +26,12 @@
 // Notebook classic), in JupyterLab and in nbconvert's HTML export; JSCDN makes
 // the output small at the price of needing internet.
 //
+// The words the package adds — default titles, subtitles, axis and colour-bar
+// names, tooltips, table headers and notes, row names such as "blocks.3" — are
+// English by default; SetLanguage(Russian) makes every chart and table built
+// afterwards speak Russian (the practicum's notebooks do so), and StateLabel
+// gives the same row names for text the caller prints.
+//
 // Tokens are untrusted text: they are shown with whitespace made visible
 // (VisibleToken: "␣cats", "↵"), embedded as escaped JSON object literals (never
 // parsed from strings), drawn as plain text on the canvas, and HTML-escaped in

@@ -68,8 +68,8 @@ func echartsLoader() string {
 const runtimeJS = `(function () {
   "use strict";
   var w = window;
-  if (w.__logitlens && w.__logitlens.v >= 3) { return; }
-  var L = { v: 3, waiting: [], loading: false, failed: "" };
+  if (w.__logitlens && w.__logitlens.v >= 4) { return; }
+  var L = { v: 4, waiting: [], loading: false, failed: "" };
   w.__logitlens = L;
   var ENT = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
   L.esc = function (s) {
@@ -88,6 +88,11 @@ const runtimeJS = `(function () {
     return (v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)) + "%";
   };
   L.ec = function () { return w.__logitlensECharts || null; };
+  // L.word: the chart's own word for key in its language (meta.words), else English.
+  L.word = function (meta, key, en) {
+    var ws = meta && meta.words;
+    return ws && typeof ws[key] === "string" ? ws[key] : en;
+  };
   function flush() {
     var q = L.waiting, ec = L.ec();
     L.waiting = [];
@@ -134,10 +139,10 @@ const runtimeJS = `(function () {
       var h = "<div class=\"logitlens-tip\" style=\"font:12px/1.45 sans-serif\">";
       h += "<b>" + L.esc(meta.states[y]) + "</b> &middot; " + L.esc(meta.columnWord) + " " + L.esc(col.pos) + "<br>";
       if (meta.generate) {
-        h += "generated <code>" + L.esc(col.tok) + "</code>";
+        h += L.esc(L.word(meta, "generated", "generated")) + " <code>" + L.esc(col.tok) + "</code>";
       } else {
-        h += "token <code>" + L.esc(col.tok) + "</code>";
-        if (col.next !== null) { h += " &rarr; next <code>" + L.esc(col.next) + "</code>"; }
+        h += L.esc(L.word(meta, "token", "token")) + " <code>" + L.esc(col.tok) + "</code>";
+        if (col.next !== null) { h += " &rarr; " + L.esc(L.word(meta, "next", "next")) + " <code>" + L.esc(col.next) + "</code>"; }
       }
       h += "<br>" + L.esc(meta.metricLabel) + ": <b>" + L.num(meta.values[y][x]) + "</b>";
       h += "<table style=\"border-collapse:collapse;margin-top:4px\">";
@@ -189,7 +194,7 @@ const runtimeJS = `(function () {
       h += "<b>" + L.esc(meta.rows[y]) + "</b> &middot; " + L.esc(meta.colWord) + " " + L.esc(x) +
         " <code>" + L.esc(meta.cols[x]) + "</code><br>" + L.esc(meta.valueLabel) + ": <b>" + L.num(v) + "</b>";
       if (meta.total && typeof meta.total[x] === "number") {
-        h += "<br>the logit there: " + L.num(meta.total[x]);
+        h += "<br>" + L.esc(L.word(meta, "logitThere", "the logit there")) + ": " + L.num(meta.total[x]);
       }
       return h + "</div>";
     };
@@ -208,7 +213,7 @@ const runtimeJS = `(function () {
     function go(ec) {
       var el = document.getElementById(id);
       if (!ec) {
-        if (el) { el.style.height = "auto"; el.textContent = "logitlens: ECharts did not load" + (L.failed ? " (" + L.failed + ")" : ""); }
+        if (el) { el.style.height = "auto"; el.textContent = "logitlens: " + L.word(meta, "noECharts", "ECharts did not load") + (L.failed ? " (" + L.failed + ")" : ""); }
         return;
       }
       // The output may not be in the page (or laid out) yet: wait a little.

@@ -35,7 +35,8 @@ type HeatmapOptions struct {
 	Metric lensnb.Metric
 	// Scale sets the colour scale (min, midpoint, max, palette).
 	Scale ScaleOptions
-	// Title replaces the default title ("Logit lens: <metric>").
+	// Title replaces the default title ("Logit lens: <metric>", in the language
+	// SetLanguage chose).
 	Title string
 	// Cells chooses the cell text (top-1 token by default).
 	Cells CellText
@@ -68,6 +69,19 @@ type heatmapMeta struct {
 	Log         bool           `json:"log"`
 	Renderer    string         `json:"renderer"`
 	Scale       map[string]any `json:"scale"`
+	// Words are the tooltip's own words, in the current language.
+	Words map[string]string `json:"words"`
+}
+
+// tooltipWords are the words the JavaScript formatters add (see runtimeJS).
+func tooltipWords() map[string]string {
+	return map[string]string{
+		"generated":  tr("generated", "выбран"),
+		"token":      tr("token", "токен"),
+		"next":       tr("next", "следующий"),
+		"logitThere": tr("the logit there", "логит в этой позиции"),
+		"noECharts":  tr("ECharts did not load", "ECharts не загрузился"),
+	}
 }
 
 type heatmapCol struct {
@@ -222,25 +236,25 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 
 	c.Title = plainText(o.Title)
 	if c.Title == "" {
-		c.Title = "Logit lens: " + info.label
+		c.Title = tr("Logit lens: ", "Логит-линза: ") + info.label
 	}
-	subtitle := "rows: states (embeddings at the bottom, final layer on top) · bottom: input tokens · top: actual next token (✓ = the final layer's top-1)"
+	subtitle := tr("rows: states (embeddings at the bottom, final layer on top) · bottom: input tokens · top: actual next token (✓ = the final layer's top-1)",
+		"строки: состояния (эмбеддинги внизу, последнее состояние вверху) · снизу: входные токены · сверху: настоящий следующий токен (✓ — он же top-1 последнего состояния)")
 	if r.Mode == "generate" {
-		subtitle = "rows: states (embeddings at the bottom, final layer on top) · columns: generation steps · bottom/top: generated token (✓ = the final layer's top-1)"
+		subtitle = tr("rows: states (embeddings at the bottom, final layer on top) · columns: generation steps · bottom/top: generated token (✓ = the final layer's top-1)",
+			"строки: состояния (эмбеддинги внизу, последнее состояние вверху) · столбцы: шаги генерации · снизу и сверху: выбранный на шаге токен (✓ — он же top-1 последнего состояния)")
 	}
 	if r.Model != "" {
 		subtitle = plainText(r.Model) + " · " + subtitle
 	}
 
 	// Axes, metadata for the tooltips, and the data.
-	states := make([]string, nS)
-	for s, name := range r.States {
-		states[s] = plainText(name)
-	}
+	states := stateLabels(r.States)
 	meta := heatmapMeta{
 		States:      states,
 		MetricLabel: info.label,
-		ColumnWord:  "position",
+		ColumnWord:  tr("position", "позиция"),
+		Words:       tooltipWords(),
 		Generate:    r.Mode == "generate",
 		Log:         info.log,
 		Renderer:    "canvas",

@@ -36,6 +36,8 @@ type linesMeta struct {
 	States   []string    `json:"states"`
 	Grids    []linesGrid `json:"grids"`
 	Renderer string      `json:"renderer"`
+	// Words are the tooltip's own words, in the current language.
+	Words map[string]string `json:"words"`
 }
 
 type linesGrid struct {
@@ -89,7 +91,7 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	}
 	c.Title = plainText(o.Title)
 	if c.Title == "" {
-		c.Title = "Logit lens by layer"
+		c.Title = tr("Logit lens by layer", "Логит-линза по состояниям")
 		if r.Model != "" {
 			c.Title += " · " + plainText(r.Model)
 		}
@@ -102,10 +104,7 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 			names[i] += " → " + shorten(VisibleToken(cc.NextToken), 14)
 		}
 	}
-	states := make([]string, len(r.States))
-	for s, name := range r.States {
-		states[s] = plainText(name)
-	}
+	states := stateLabels(r.States)
 	maxState := 0
 	for _, s := range states {
 		maxState = max(maxState, utf8.RuneCountInString(s))
@@ -115,7 +114,7 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	c.width = width
 	c.height = top0 + len(metrics)*panelH + (len(metrics)-1)*gap + bottomPad
 
-	meta := linesMeta{States: states, Renderer: "canvas"}
+	meta := linesMeta{States: states, Renderer: "canvas", Words: tooltipWords()}
 	line := charts.NewLine()
 	line.SetGlobalOptions(
 		charts.WithInitializationOpts(opts.Initialization{

@@ -171,25 +171,25 @@ const MetricTopLogit lensnb.Metric = "top_logit"
 func infoOf(m lensnb.Metric) metricInfo {
 	switch m {
 	case lensnb.MetricProb:
-		return metricInfo{label: "probability of the top-1 token", prob: true}
+		return metricInfo{label: tr("probability of the top-1 token", "вероятность top-1 токена"), prob: true}
 	case lensnb.MetricNextProb:
-		return metricInfo{label: "probability of the actual next token", prob: true}
+		return metricInfo{label: tr("probability of the actual next token", "вероятность настоящего следующего токена"), prob: true}
 	case lensnb.MetricTargetProb:
-		return metricInfo{label: "probability of the target token", prob: true}
+		return metricInfo{label: tr("probability of the target token", "вероятность целевого токена"), prob: true}
 	case MetricFinalProb:
-		return metricInfo{label: "probability of the final layer's top-1 token", prob: true}
+		return metricInfo{label: tr("probability of the final layer's top-1 token", "вероятность итогового top-1 токена"), prob: true}
 	case lensnb.MetricEntropy:
-		return metricInfo{label: "entropy (nats)"}
+		return metricInfo{label: tr("entropy (nats)", "энтропия (наты)")}
 	case lensnb.MetricKL:
-		return metricInfo{label: "KL to the final layer (nats)"}
+		return metricInfo{label: tr("KL to the final layer (nats)", "KL до последнего состояния (наты)")}
 	case lensnb.MetricRankOfFinal:
-		return metricInfo{label: "rank of the final top-1 token", log: true}
+		return metricInfo{label: tr("rank of the final top-1 token", "ранг итогового top-1 токена"), log: true}
 	case lensnb.MetricNextRank:
-		return metricInfo{label: "rank of the actual next token", log: true}
+		return metricInfo{label: tr("rank of the actual next token", "ранг настоящего следующего токена"), log: true}
 	case lensnb.MetricFinalLogit:
-		return metricInfo{label: "logit of the final top-1 token"}
+		return metricInfo{label: tr("logit of the final top-1 token", "логит итогового top-1 токена")}
 	case MetricTopLogit:
-		return metricInfo{label: "logit of the top-1 token"}
+		return metricInfo{label: tr("logit of the top-1 token", "логит top-1 токена")}
 	}
 	return metricInfo{label: string(m)}
 }

@@ -183,7 +183,7 @@ func StaticHeatmap(r *lensnb.Result, o StaticOptions, format Format) (*Image, er
 	states := make([]string, nS)
 	leftW := 0.0
 	for s, name := range r.States {
-		states[s] = plainText(name)
+		states[s] = plainText(StateLabel(name))
 		leftW = math.Max(leftW, float64(axisSty.Width(states[s])))
 	}
 	leftW += 8
@@ -211,11 +211,13 @@ func StaticHeatmap(r *lensnb.Result, o StaticOptions, format Format) (*Image, er
 	}
 	title := plainText(o.Title)
 	if title == "" {
-		title = "Logit lens: " + info.label
+		title = tr("Logit lens: ", "Логит-линза: ") + info.label
 	}
-	caption := "rows: states (embeddings at the bottom) · bottom: input tokens · top: actual next token (√ = final layer's top-1)"
+	caption := tr("rows: states (embeddings at the bottom) · bottom: input tokens · top: actual next token (√ = final layer's top-1)",
+		"строки: состояния (эмбеддинги внизу) · снизу: входные токены · сверху: настоящий следующий токен (√ — он же top-1 последнего состояния)")
 	if r.Mode == "generate" {
-		caption = "rows: states (embeddings at the bottom) · columns: generation steps · bottom/top: generated token (√ = final layer's top-1)"
+		caption = tr("rows: states (embeddings at the bottom) · columns: generation steps · bottom/top: generated token (√ = final layer's top-1)",
+			"строки: состояния (эмбеддинги внизу) · столбцы: шаги генерации · снизу и сверху: выбранный на шаге токен (√ — он же top-1 последнего состояния)")
 	}
 	if r.Model != "" {
 		caption = plainText(r.Model) + " · " + caption

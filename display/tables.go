@@ -100,13 +100,13 @@ func (t *Table) HTML() (string, error) {
 // totals and the tied-weights note underneath.
 func SummaryTable(s *gpt2.Summary) *Table {
 	t := &Table{
-		Caption: "Model summary",
-		Header:  []string{"Layer (type)", "Output shape", "Param #"},
+		Caption: tr("Model summary", "Карточка модели"),
+		Header:  []string{tr("Layer (type)", "Модуль (тип)"), tr("Output shape", "Форма выхода"), tr("Param #", "Параметров")},
 		Numeric: []bool{false, false, true},
 		Code:    []bool{false, true, false},
 	}
 	if s == nil {
-		t.Note = "no summary"
+		t.Note = tr("no summary", "карточки нет")
 		return t
 	}
 	for _, r := range s.Rows {
@@ -114,10 +114,11 @@ func SummaryTable(s *gpt2.Summary) *Table {
 		t.Indent = append(t.Indent, r.Depth)
 	}
 	t.Footer = [][]string{
-		{"Total params (torchinfo count)", "", gpt2.Thousands(s.TotalParams)},
-		{"Unique params", "", gpt2.Thousands(s.UniqueParams)},
+		{tr("Total params (torchinfo count)", "Всего параметров (по счёту torchinfo)"), "", gpt2.Thousands(s.TotalParams)},
+		{tr("Unique params", "Уникальных параметров"), "", gpt2.Thousands(s.UniqueParams)},
 	}
-	t.Note = fmt.Sprintf("lm_head shares its %s weights with wte, so torchinfo counts them twice. Transformer blocks: %d. Outputs (vocabulary): %d.",
+	t.Note = fmt.Sprintf(tr("lm_head shares its %s weights with wte, so torchinfo counts them twice. Transformer blocks: %d. Outputs (vocabulary): %d.",
+		"lm_head и wte — одна матрица (%s весов), и torchinfo считает её дважды. Блоков трансформера: %d. Выходов (размер словаря): %d."),
 		gpt2.Thousands(s.TiedParams), s.Blocks, s.Outputs)
 	return t
 }
@@ -128,7 +129,7 @@ func SummaryTable(s *gpt2.Summary) *Table {
 // next token.
 func TopKTable(r *lensnb.Result, s, c int) *Table {
 	t := &Table{
-		Header:  []string{"#", "token", "id", "logit", "prob"},
+		Header:  []string{"#", tr("token", "токен"), "id", tr("logit", "логит"), tr("prob", "вероятность")},
 		Numeric: []bool{true, false, true, true, true},
 		Code:    []bool{false, true, false, false, false},
 	}
@@ -137,14 +138,14 @@ func TopKTable(r *lensnb.Result, s, c int) *Table {
 		return t
 	}
 	if s < 0 || s >= len(r.States) || c < 0 || c >= len(r.Columns) {
-		t.Note = fmt.Sprintf("no cell [%d][%d] in a %d×%d result", s, c, len(r.States), len(r.Columns))
+		t.Note = fmt.Sprintf(tr("no cell [%d][%d] in a %d×%d result", "ячейки [%d][%d] в линзе %d×%d нет"), s, c, len(r.States), len(r.Columns))
 		return t
 	}
 	col := r.Columns[c]
 	cell := &r.Cells[s][c]
-	t.Caption = fmt.Sprintf("%s · position %d · token %s", r.States[s], col.Position, VisibleToken(col.Token))
+	t.Caption = fmt.Sprintf(tr("%s · position %d · token %s", "%s · позиция %d · токен %s"), plainText(StateLabel(r.States[s])), col.Position, VisibleToken(col.Token))
 	if col.NextID >= 0 {
-		t.Caption += " → next " + VisibleToken(col.NextToken)
+		t.Caption += tr(" → next ", " → следующий ") + VisibleToken(col.NextToken)
 	}
 	for k, tp := range cell.Top {
 		tok := VisibleToken(tp.Token)
@@ -155,10 +156,11 @@ func TopKTable(r *lensnb.Result, s, c int) *Table {
 			strconv.FormatFloat(tp.Logit, 'f', 2, 64), strconv.FormatFloat(100*tp.Prob, 'f', 2, 64) + "%"})
 		t.Bar = append(t.Bar, tp.Prob)
 	}
-	t.Note = fmt.Sprintf("entropy %.3f nats · KL to final %.3f nats · rank of the final top-1: %d",
+	t.Note = fmt.Sprintf(tr("entropy %.3f nats · KL to final %.3f nats · rank of the final top-1: %d",
+		"энтропия %.3f нат · KL до последнего состояния %.3f нат · ранг итогового top-1: %d"),
 		cell.Entropy, cell.KLToFinal, cell.RankOfFinal)
 	if cell.NextID >= 0 {
-		t.Note += fmt.Sprintf(" · next token: p=%.4f, rank %d", cell.NextProb, cell.NextRank)
+		t.Note += fmt.Sprintf(tr(" · next token: p=%.4f, rank %d", " · следующий токен: p=%.4f, ранг %d"), cell.NextProb, cell.NextRank)
 	}
 	return t
 }

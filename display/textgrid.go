@@ -30,7 +30,7 @@ func TextGrid(r *lensnb.Result, o TextGridOptions) string {
 		t.Columns = append(t.Columns, VisibleToken(c.Token))
 	}
 	for s := len(r.States) - 1; s >= 0; s-- {
-		t.Rows = append(t.Rows, r.States[s])
+		t.Rows = append(t.Rows, StateLabel(r.States[s]))
 	}
 	nS := len(r.States)
 	if o.NextRow != "" {
@@ -93,7 +93,7 @@ func (t TextTable) String() string {
 	for b0 := 0; b0 < len(t.Columns); b0 += perBlock {
 		b1 := min(len(t.Columns), b0+perBlock)
 		if b0 > 0 {
-			fmt.Fprintf(&b, "\n(positions %d–%d)\n", b0, b1-1)
+			fmt.Fprintf(&b, tr("\n(positions %d–%d)\n", "\n(позиции %d–%d)\n"), b0, b1-1)
 		}
 		b.WriteString(pad(t.Corner, label))
 		for _, c := range t.Columns[b0:b1] {
