@@ -104,6 +104,9 @@ func SingleToken(m *gpt2.Model, text string) (int, error) {
 // AttributeIDs is Attribute for token ids: one target token, or two for the logit
 // difference targets[0] − targets[1].
 func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error) {
+	if remote(m) {
+		return call[*Attribution](m, "lensnb.AttributeIDs", attributeArgs{ids, targets})
+	}
 	cfg := m.Config
 	if len(targets) < 1 || len(targets) > 2 {
 		return nil, fmt.Errorf("attribute: give one token (its logit) or two (their logit difference), not %d", len(targets))

@@ -31,6 +31,9 @@ type LensSide struct {
 // (Options.NoFinalNorm), or two prompts (aligned by position) with the same options.
 // Both sides must select the same states.
 func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
+	if remote(m) {
+		return call[*Comparison](m, "lensnb.Compare", compareArgs{a, b})
+	}
 	cfg := m.Config
 	sides := []*LensSide{&a, &b}
 	var states [2][][][]float32

@@ -195,6 +195,9 @@ func unembedStates(m *gpt2.Model, scope *model.Scope, x *Node, finalNorm bool) *
 // PromptBatch runs the lens over several prompts with one batched forward pass; each
 // result equals PromptIDs on that prompt alone.
 func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error) {
+	if remote(m) {
+		return call[[]*Result](m, "lensnb.PromptBatch", promptBatchArgs{prompts, opts})
+	}
 	cfg := m.Config
 	if err := opts.defaults(cfg); err != nil {
 		return nil, err
@@ -231,6 +234,9 @@ func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error
 // the generation, the course's Part 1: column j decodes the hidden states of the
 // step that produced generated token j (column 0 is the prompt's last position).
 func Generate(m *gpt2.Model, prompt string, newTokens int, opts Options) (*Result, error) {
+	if remote(m) {
+		return call[*Result](m, "lensnb.Generate", generateArgs{prompt, newTokens, opts})
+	}
 	ids, err := m.Tokenizer.Encode(prompt)
 	if err != nil {
 		return nil, fmt.Errorf("lens: %w", err)
@@ -245,6 +251,9 @@ func Generate(m *gpt2.Model, prompt string, newTokens int, opts Options) (*Resul
 // FromGeneration runs the lens over an existing greedy generation (one column per
 // step, each state's hidden vector at the step's last position).
 func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result, error) {
+	if remote(m) {
+		return call[*Result](m, "lensnb.FromGeneration", fromGenerationArgs{gen, opts})
+	}
 	cfg := m.Config
 	if err := opts.defaults(cfg); err != nil {
 		return nil, err

@@ -164,6 +164,9 @@ func (tr *Trace) Run() (*TraceOutput, error) {
 // ln_f first when finalNorm is set (statistics computed from x), then the tied
 // lm_head. It returns logits [seq, vocab] — the logit lens of one state.
 func DecodeLogits(m *gpt2.Model, x *gpt2.Array, finalNorm bool) (*gpt2.Array, error) {
+	if remote(m) {
+		return call[*gpt2.Array](m, "lensnb.DecodeLogits", decodeArgs{x, finalNorm})
+	}
 	if len(x.Shape) != 2 || x.Shape[1] != m.Config.NEmbd {
 		return nil, fmt.Errorf("decode: hidden states must be [seq, %d], got %v", m.Config.NEmbd, x.Shape)
 	}

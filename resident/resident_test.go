@@ -1,0 +1,356 @@
+package resident_test
+
+// These tests start real servers: copies of the test binary, which imports lensnb
+// and so serves models when started as one (lensnb's init calls ServeIfAsked).
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/resident"
+)
+
+// TestMain serves when this test binary was started as a server: after init, so
+// that the request registered below exists in the server too.
+func TestMain(m *testing.M) {
+	os.Setenv(resident.EnvDefer, "1")
+	lensnb.ServeIfAsked()
+	os.Exit(m.Run())
+}
+
+func init() {
+	// A request that takes a while, to kill its server in the middle of it.
+	gpt2.RegisterRemote("test.Sleep", func(m *gpt2.Model, decode func(any) error) (any, error) {
+		var d time.Duration
+		if err := decode(&d); err != nil {
+			return nil, err
+		}
+		time.Sleep(d)
+		return "slept", nil
+	})
+}
+
+// useRuntimeDir points this test's servers at a private folder and stops them at the end.
+func useRuntimeDir(t *testing.T, refs ...string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "lr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o700)
+	t.Setenv(resident.EnvDir, dir)
+	t.Setenv(resident.EnvDisable, "")
+	t.Cleanup(func() {
+		for _, r := range refs {
+			resident.Stop(r)
+		}
+		os.RemoveAll(dir)
+	})
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+func TestResidentAnswersAsInProcess(t *testing.T) {
+	useRuntimeDir(t, "tiny")
+	local, err := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rem, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rem.Remote() == nil || local.Remote() != nil {
+		t.Fatal("OpenModel must return a model held by a server, LoadModel one held here")
+	}
+	if rem.Ref != local.Ref || rem.Dir != local.Dir || !lensnb.IsRandom(rem) {
+		t.Errorf("remote model Ref %q Dir %q, in-process %q %q", rem.Ref, rem.Dir, local.Ref, local.Dir)
+	}
+	prompt := "Are cats good?"
+	ids, _ := local.Tokenizer.Encode(prompt)
+	cases := []struct {
+		name string
+		run  func(m *gpt2.Model) (any, error)
+	}{
+		{"prompt lens", func(m *gpt2.Model) (any, error) { return lensnb.Prompt(m, prompt, lensnb.Options{}) }},
+		{"prompt lens without ln_f, target, resid_mid", func(m *gpt2.Model) (any, error) {
+			return lensnb.Prompt(m, prompt, lensnb.Options{NoFinalNorm: true, Target: lensnb.TokenID(922), ResidMid: true})
+		}},
+		{"generation lens", func(m *gpt2.Model) (any, error) { return lensnb.Generate(m, prompt, 4, lensnb.Options{}) }},
+		{"generation, then its lens", func(m *gpt2.Model) (any, error) {
+			gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxNewTokens: 3})
+			if err != nil {
+				return nil, err
+			}
+			return lensnb.FromGeneration(m, gen, lensnb.Options{TopK: 3})
+		}},
+		{"trace: save, zero, replace, add", func(m *gpt2.Model) (any, error) {
+			tr := lensnb.NewTrace(m, prompt)
+			a := tr.Save("blocks.0.hook_resid_post")
+			tr.Zero("blocks.0.hook_attn_out", 1)
+			out, err := tr.Run()
+			if err != nil {
+				return nil, err
+			}
+			tr2 := lensnb.NewTrace(m, prompt)
+			b := tr2.Save("blocks.1.hook_resid_pre")
+			tr2.Replace("blocks.0.hook_resid_post", a.Value())
+			tr2.Add("blocks.1.hook_mlp_out", a.Value(), 0)
+			out2, err := tr2.Run()
+			if err != nil {
+				return nil, err
+			}
+			return []any{a.Value(), out.Logits(0), b.Value(), out2.Logits(0)}, nil
+		}},
+		{"attribution", func(m *gpt2.Model) (any, error) { return lensnb.AttributeIDs(m, ids, 922, 318) }},
+		{"compare", func(m *gpt2.Model) (any, error) {
+			return lensnb.Compare(m, lensnb.LensSide{IDs: ids}, lensnb.LensSide{IDs: ids, Opts: lensnb.Options{NoFinalNorm: true}})
+		}},
+		{"decode logits", func(m *gpt2.Model) (any, error) {
+			run, err := m.Run(ids, gpt2.RunOptions{Keep: []string{"blocks.0.hook_resid_post"}})
+			if err != nil {
+				return nil, err
+			}
+			return lensnb.DecodeLogits(m, run.Hooks["blocks.0.hook_resid_post"], true)
+		}},
+		{"patching sweep", func(m *gpt2.Model) (any, error) {
+			return lensnb.PatchSweep(m, "Are cats good?", "Are dogs good?", lensnb.PatchOptions{})
+		}},
+		{"weights", func(m *gpt2.Model) (any, error) { return m.WeightRows("wte.weight", 5, 50256) }},
+		{"summary and modules", func(m *gpt2.Model) (any, error) { return []any{m.Summary(4).String(), m.Modules()}, nil }},
+		// Bad input: the same error, and the server keeps serving.
+		{"prompt over n_positions", func(m *gpt2.Model) (any, error) {
+			return lensnb.PromptIDs(m, make([]int, m.Config.NPositions+1), lensnb.Options{})
+		}},
+		{"unknown hook", func(m *gpt2.Model) (any, error) {
+			tr := lensnb.NewTrace(m, prompt)
+			tr.Save("blocks.99.hook_resid_post")
+			return tr.Run()
+		}},
+		{"bad patch shape", func(m *gpt2.Model) (any, error) {
+			return m.Run(ids, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: "blocks.0.hook_resid_post", Op: gpt2.PatchReplace, Value: gpt2.NewArray(1, 3)}}})
+		}},
+		{"empty prompt", func(m *gpt2.Model) (any, error) { return lensnb.PromptIDs(m, nil, lensnb.Options{}) }},
+		{"after the errors", func(m *gpt2.Model) (any, error) { return lensnb.Prompt(m, "The", lensnb.Options{}) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := c.run(local)
+			got, gotErr := c.run(rem)
+			if errText(gotErr) != errText(wantErr) {
+				t.Fatalf("error through the server %q, in-process %q", errText(gotErr), errText(wantErr))
+			}
+			if g, w := jsonOf(t, got), jsonOf(t, want); wantErr == nil && g != w {
+				for i := range min(len(g), len(w)) {
+					if g[i] != w[i] {
+						t.Errorf("result through the server differs from in-process at byte %d: %.80q vs %.80q", i, g[max(0, i-20):], w[max(0, i-20):])
+						break
+					}
+				}
+			}
+		})
+	}
+	if _, err := rem.Exec("x", nil); err == nil || !strings.Contains(err.Error(), "LOGITLENS_RESIDENT=0") {
+		t.Errorf("Exec on a resident model: %v, want a clear error", err)
+	}
+}
+
+func TestResidentServerIsPrivate(t *testing.T) {
+	useRuntimeDir(t, "tiny")
+	if _, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sock, _ := resident.SocketPath("tiny")
+	for path, want := range map[string]os.FileMode{sock: 0o600, filepath.Dir(sock): 0o700} {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", path, info.Mode().Perm(), want)
+		}
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o755)
+	t.Setenv(resident.EnvDir, open)
+	if _, err := resident.RuntimeDir(); err == nil || !strings.Contains(err.Error(), "other users") {
+		t.Errorf("a runtime folder others can enter: %v, want a refusal", err)
+	}
+}
+
+func TestResidentRecoversFromAKilledServer(t *testing.T) {
+	useRuntimeDir(t, "tiny")
+	m, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kill := func() int {
+		pid := resident.ServerPID("tiny")
+		if pid == 0 {
+			t.Fatal("no server answers")
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		return pid
+	}
+	// Killed between calls: the next call starts a new server and answers.
+	old := kill()
+	if _, err := lensnb.Prompt(m, "Are cats good?", lensnb.Options{}); err != nil {
+		t.Fatalf("the call after a killed server: %v", err)
+	}
+	if pid := resident.ServerPID("tiny"); pid == 0 || pid == old {
+		t.Errorf("server pid %d after the restart (the killed one was %d)", pid, old)
+	}
+	// Killed during a call: that call reports it clearly; the next one recovers.
+	done := make(chan error, 1)
+	go func() {
+		var reply string
+		done <- m.Remote().Call("test.Sleep", 3*time.Second, &reply)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	kill()
+	err = <-done
+	if err == nil || !strings.Contains(err.Error(), "stopped while answering test.Sleep") || !strings.Contains(err.Error(), "next call starts a new one") {
+		t.Errorf("a call whose server was killed: %v, want a clear error", err)
+	}
+	if _, err := lensnb.Prompt(m, "Are cats good?", lensnb.Options{}); err != nil {
+		t.Errorf("the call after that: %v", err)
+	}
+}
+
+func TestResidentStaleSocketAndConcurrentClients(t *testing.T) {
+	useRuntimeDir(t, "tiny")
+	sock, err := resident.SocketPath("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sock, []byte("stale"), 0o600); err != nil { // what a crashed server could leave
+		t.Fatal(err)
+	}
+	local, err := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := []string{"Are cats good?", "The dog runs", "One two three four", "Hello"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(prompts))
+	for i, p := range prompts {
+		wg.Add(1)
+		go func() { // two "kernels" per prompt pair: separate programs' connections
+			defer wg.Done()
+			m, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			got, err := lensnb.Prompt(m, p, lensnb.Options{})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			want, _ := lensnb.Prompt(local, p, lensnb.Options{})
+			if jsonOf(t, got) != jsonOf(t, want) {
+				errs[i] = fmt.Errorf("prompt %q: the answer differs from in-process", p)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestResidentOneServerPerModelAndLoadErrors(t *testing.T) {
+	local, err := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	useRuntimeDir(t, "tiny", local.Dir)
+	a, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lensnb.OpenModel(local.Dir, lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.BackendName == b.BackendName { // it names the server's pid
+		t.Errorf("two references share a server: %q", a.BackendName)
+	}
+	missing := filepath.Join(t.TempDir(), "no-model")
+	os.Mkdir(missing, 0o755)
+	_, want := lensnb.LoadModel(missing, lensnb.LoadModelOptions{})
+	_, got := lensnb.OpenModel(missing, lensnb.LoadModelOptions{})
+	var me *lensnb.ModelError
+	if !errors.As(got, &me) || errText(got) != errText(want) {
+		t.Errorf("a folder that cannot load: through the server %q, in-process %q", errText(got), errText(want))
+	}
+}
+
+func TestResidentIdleTimeoutAndStop(t *testing.T) {
+	useRuntimeDir(t, "tiny")
+	t.Setenv(resident.EnvIdle, "1s")
+	if _, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sock, _ := resident.SocketPath("tiny")
+	deadline := time.Now().Add(10 * time.Second)
+	for resident.ServerPID("tiny") != 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if resident.ServerPID("tiny") != 0 {
+		t.Fatal("the server did not exit after its idle timeout")
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("the idle server left its socket")
+	}
+	t.Setenv(resident.EnvIdle, "")
+	if _, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lensnb.StopResident("tiny"); err != nil {
+		t.Fatal(err)
+	}
+	if pid := resident.ServerPID("tiny"); pid != 0 {
+		t.Errorf("server %d still answers after StopResident", pid)
+	}
+}
+
+func TestInProcessWhenDisabled(t *testing.T) {
+	t.Setenv(resident.EnvDisable, "0")
+	m, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Remote() != nil {
+		t.Error("LOGITLENS_RESIDENT=0 must load the model in this program")
+	}
+}
