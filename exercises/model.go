@@ -38,12 +38,14 @@ func IsRandom(m *gpt2.Model) bool { return lensnb.IsRandom(m) }
 // LoadModel loads the model named by LOGITLENS_MODEL (DefaultModel when unset).
 func LoadModel() (*gpt2.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
 
-// LoadModelFrom loads ref with lensnb.LoadModel — the loader the CLI uses too: a
+// LoadModelFrom opens ref with lensnb.OpenModel: the model is held by a resident
+// server that the first cell starts and later cells reuse (LOGITLENS_RESIDENT=0:
+// loaded in the cell itself, by lensnb.LoadModel — the loader the CLI uses too). ref is a
 // random-weights model's name, a hub id (from the Hugging Face cache when it is
 // there, downloaded otherwise) or a local folder. A model that cannot be had is
 // reported by a *LoadError that says, in Russian, what to do.
 func LoadModelFrom(ref string) (*gpt2.Model, error) {
-	m, err := lensnb.LoadModel(ref, lensnb.LoadModelOptions{Progress: os.Stderr, RandomLabel: randomSuffix})
+	m, err := lensnb.OpenModel(ref, lensnb.LoadModelOptions{Progress: os.Stderr, RandomLabel: randomSuffix})
 	var me *lensnb.ModelError
 	if errors.As(err, &me) {
 		return nil, &LoadError{Ref: me.Ref, Err: err} // me.Ref: ref as the loader took it
