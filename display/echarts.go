@@ -244,3 +244,8 @@ func scriptJSON(v any) (string, error) {
 	}
 	return s, nil
 }
+
+// EChartsScript returns a <script> that loads the embedded copy of ECharts into a
+// page once, for pages that add charts later (each with JSNone), such as the
+// explorer of `logitlens serve`.
+func EChartsScript() string { return echartsLoader() }

@@ -260,7 +260,7 @@ func (c *client) start(sock string) error {
 		}
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), envServe+"="+c.ref, envSocket+"="+sock, EnvIdle+"="+idle.String())
+	cmd.Env = append(serverEnv(), envServe+"="+c.ref, envSocket+"="+sock, EnvIdle+"="+idle.String())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	t0 := time.Now()
@@ -297,6 +297,18 @@ func (c *client) start(sock string) error {
 			return fmt.Errorf("resident: the server for %s did not start within %v; its log: %s", c.ref, timeout, logPath)
 		}
 	}
+}
+
+// serverEnv is this program's environment without what ties it to its parent:
+// GoNB's display pipes (GONB_*) belong to the cell that started the server.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GONB_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func copyFile(from, to string) error {

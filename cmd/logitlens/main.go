@@ -6,6 +6,7 @@
 //	go run ./cmd/logitlens --model gpt2 --prompt "Are cats good?" --generate 10 --final-norm=false
 //	go run ./cmd/logitlens --model ./my-gpt2-folder --prompt "..." --json out.json --csv out.csv --html out.html
 //	go run ./cmd/logitlens --model demo --prompt "..."     # the shipped small GPT-2, no download
+//	go run ./cmd/logitlens serve --model demo                # the lens explorer on http://127.0.0.1:8080/
 package main
 
 import (
@@ -34,6 +35,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "serve" {
+		return serve(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, "demo" (a small GPT-2 trained on public-domain text, shipped with the repository: no download), or random weights: "tiny", "random", "small"`)
