@@ -91,7 +91,10 @@ func TestBadRequests(t *testing.T) {
 
 func TestLoadingAndLoadError(t *testing.T) {
 	release := make(chan struct{})
-	s := New("slow", func() (*gpt2.Model, error) { <-release; return nil, errors.New("cannot load model \"slow\": no such folder") })
+	s := New("slow", func() (*gpt2.Model, error) {
+		<-release
+		return nil, errors.New("cannot load model \"slow\": no such folder")
+	})
 	h := s.Handler()
 	if code, rep := post(t, h, "/api/lens", Request{Prompt: "x"}); code != http.StatusServiceUnavailable || !strings.Contains(rep.Error, "loading") {
 		t.Errorf("while loading: %d %+v", code, rep)
