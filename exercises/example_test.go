@@ -22,19 +22,19 @@ func ExampleTask1() {
 	exercises.Task1(m.Config.NLayer+5, m) // a wrong one: a hint, not the answer
 	// Output:
 	// ✓ Верно! У GPT2LMHeadModel 2 модуля верхнего уровня: transformer и lm_head. Всё остальное (эмбеддинги, блоки, ln_f) вложено в transformer.
-	// ✗ Задание 1: ответ 7 пока не верен.
-	//   Подсказка: напечатайте m.Modules() — это аналог model._modules в PyTorch: только прямые потомки модели, без вложенных слоёв — и посчитайте элементы (len). (Ваш ответ больше правильного.)
+	// ✗ Задание 1: ответ 7 неверен, он больше правильного.
+	//   Подсказка: напечатайте m.Modules() — это аналог model._modules в PyTorch: дочерние модули модели, без вложенных в них, — и посчитайте элементы (len).
 }
 
 func ExampleTask2() {
 	m := exercises.Must(exercises.LoadModelFrom("tiny"))
-	s := m.Summary(4)
-	exercises.Task2(s.UniqueParams, m) // the unique count is not what torchinfo prints
-	exercises.Task2(s.TotalParams, m)
+	// The numbers a student reads off exercises.Card(m, 4) for this model:
+	exercises.Task2(1_635_744, m) // the «Уникальных весов» line: not what torchinfo counts
+	exercises.Task2(3_243_968, m) // the «Всего параметров» line
 	// Output:
-	// ✗ Задание 2: ответ 1,635,744 пока не верен.
-	//   Подсказка: это число уникальных весов. torchinfo (и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: возьмите строку «Total params».
-	// ✓ Верно! Всего 3,243,968 параметров по счёту torchinfo. Уникальных из них 1,635,744: матрица lm_head общая с wte (1,608,224 веса), и torchinfo считает её дважды.
+	// ✗ Задание 2: ответ 1,635,744 неверен, он меньше правильного.
+	//   Подсказка: это число уникальных весов. torchinfo (а вслед за ним и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: нужна строка «Всего параметров».
+	// ✓ Верно! Всего 3,243,968 параметров по счёту torchinfo. Уникальных из них 1,635,744: lm_head и wte — одна матрица (1,608,224 веса), и torchinfo считает её дважды.
 }
 
 func ExampleTask7() {
@@ -47,7 +47,7 @@ func ExampleTask7() {
 	// Output:
 	// ✓ Верно! После 4 входных токенов модель дописала 10 новых.
 	// ✓ Верно! Генерация вернула 14 токенов: 4 входных и 10 новых.
-	// ✓ Верно! 10 шагов × 3 состояния = 30 проекций: по одной на каждое скрытое состояние каждого шага (на шаге 0 берём последнюю позицию промпта).
+	// ✓ Верно! 10 шагов × 3 состояния = 30 проекций: по одной на каждое состояние каждого шага (на шаге 0 берём последнюю позицию промпта).
 }
 
 // Remember keeps a slow value on disk, so that re-running a notebook cell (a new

@@ -4,25 +4,42 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/resident"
 )
 
-// TestMain keeps the fixtures and Remember's values in a temporary cache.
+// TestMain keeps the fixtures and Remember's values in a temporary cache, and
+// the resident model servers the tests start in a runtime folder of their own:
+// a server left from an earlier run would serve a model from that run's
+// (deleted) cache. The servers are stopped at the end.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "exercises-cache-")
 	if err != nil {
 		panic(err)
 	}
+	rt := filepath.Join(dir, "resident")
+	if err := os.Mkdir(rt, 0o700); err != nil {
+		panic(err)
+	}
 	os.Setenv("LOGITLENS_CACHE", dir)
+	os.Setenv(resident.EnvDir, rt)
+	os.Setenv(resident.EnvIdle, "2m")
 	os.Setenv(EnvModel, "tiny")
 	code := m.Run()
+	for _, ref := range []string{"tiny", "TINY", "gpt2"} {
+		_ = resident.Stop(ref)
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -72,18 +89,18 @@ func TestCheckers(t *testing.T) {
 	}{
 		{"1 modules", onModel(Task1), 2, []int{3, len(s.Rows), 0},
 			[]string{"m.Modules()", "строки карточки", "m.Modules()"}},
-		{"2 params", onModel(Task2), s.UniqueParams + cfg.VocabSize*cfg.NEmbd, []int{s.UniqueParams, s.TiedParams, 12345},
-			[]string{"уникальных", "одной матрицы", "Total params"}},
-		{"3 blocks", onModel(Task3), cfg.NLayer, []int{cfg.NLayer + 1, cfg.NHead, 100},
-			[]string{"скрытые состояния", "голов", "h.N"}},
+		{"2 params", onModel(Task2), paramsByFormula(cfg), []int{s.UniqueParams, s.TiedParams, 12345},
+			[]string{"уникальных", "одной матрицы", "Всего параметров"}},
+		{"3 blocks", onModel(Task3), cfg.NLayer, []int{cfg.NLayer + 1, cfg.NLayer - 1, cfg.NHead, 100},
+			[]string{"скрытые состояния", "с нуля", "голов", "h.N"}},
 		{"4 outputs", onModel(Task4), cfg.VocabSize, []int{cfg.NEmbd, cfg.NPositions, cfg.VocabSize - 1, 7},
-			[]string{"n_embd", "n_positions", "с нуля", "Output Shape"}},
+			[]string{"n_embd", "n_positions", "с нуля", "форме выхода"}},
 		{"5 new tokens", onGen(Task5), MaxLength - 4, []int{MaxLength, 4, 1},
-			[]string{"всей последовательности", "входных", "gen.PromptLen"}},
+			[]string{"всей последовательности", "входных", "gen.Sequence"}},
 		{"6 total tokens", onGen(Task6), MaxLength, []int{MaxLength - 4, 4, 99},
 			[]string{"только новые", "только вход", "gen.Sequence"}},
 		{"7 projections", onGen(Task7), steps * (cfg.NLayer + 1), []int{steps, perStep, steps * cfg.NLayer, 4*perStep + (steps-1)*perStep, 1},
-			[]string{"наборов", "в одном наборе", "после эмбеддингов", "по всем позициям", "перемножьте"}},
+			[]string{"наборов", "в одном наборе", "после эмбеддингов", "по всем позициям", "одно состояние одного шага"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +117,13 @@ func TestCheckers(t *testing.T) {
 				}
 				if !strings.HasPrefix(out, "✗ Задание") || !strings.Contains(out, "Подсказка:") || !strings.Contains(out, tc.hint[i]) {
 					t.Errorf("wrong answer %d: want a hint mentioning %q, got %q", wrong, tc.hint[i], out)
+				}
+				side := "меньше"
+				if wrong > tc.want {
+					side = "больше"
+				}
+				if !strings.Contains(out, "неверен, он "+side+" правильного") {
+					t.Errorf("wrong answer %d: the verdict does not say it is %s than the right one: %q", wrong, side, out)
 				}
 				if answer.MatchString(out) || strings.Contains(out, gpt2.Thousands(tc.want)) && tc.want >= 1000 {
 					t.Errorf("wrong answer %d: the hint gives the answer %d away: %q", wrong, tc.want, out)
@@ -351,4 +375,268 @@ func TestLargeModel(t *testing.T) {
 	if LargeModel() != "gpt2-medium" {
 		t.Error(LargeModel())
 	}
+}
+
+// paramsByFormula is torchinfo's count for a config, written out once more
+// here: GPT-2 small's 163,037,184 is 2·V·d + P·d + L·(12d² + 13d) + 2d.
+func paramsByFormula(c *gpt2.Config) int {
+	V, P, L, d := c.VocabSize, c.NPositions, c.NLayer, c.NEmbd
+	return 2*V*d + P*d + L*(12*d*d+13*d) + 2*d
+}
+
+// TestTask2Independent: the checker's count agrees with the tensors a loaded
+// model holds, with the model card and with GPT-2 small's number from the course,
+// so reading the card and computing the number both pass.
+func TestTask2Independent(t *testing.T) {
+	for _, name := range []string{"tiny"} {
+		m, err := LoadModelFrom(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unique, tied := paramCount(m.Config)
+		s := m.Summary(4)
+		if unique+tied != paramsByFormula(m.Config) || unique+tied != s.TotalParams || unique != s.UniqueParams {
+			t.Errorf("%s: checker %d + %d, formula %d, card %d", name, unique, tied, paramsByFormula(m.Config), s.TotalParams)
+		}
+		// The weights themselves, read from the checkpoint folder.
+		local, err := gpt2.LoadDir(m.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := local.Store().NumParameters(); n != unique {
+			t.Errorf("%s: the checkpoint holds %d weights, the checker counts %d", name, n, unique)
+		}
+		var byFormula, byCard bool
+		capture(func() { byFormula, byCard = Task2(paramsByFormula(m.Config), m), Task2(s.TotalParams, m) })
+		if !byFormula || !byCard {
+			t.Errorf("%s: a right answer was rejected (formula %v, card %v)", name, byFormula, byCard)
+		}
+	}
+	// Configs not loaded here: the card's own count and the checker's agree too.
+	for _, c := range []*gpt2.Config{
+		{NLayer: 12, NHead: 4, NEmbd: 128, NPositions: 1024, VocabSize: 50257},
+		{NLayer: 6, NHead: 6, NEmbd: 192, NPositions: 256, VocabSize: 50257},
+		{NLayer: 48, NHead: 25, NEmbd: 1600, NPositions: 1024, VocabSize: 50257},
+	} {
+		if u, tied := paramCount(c); u+tied != gpt2.NewSummary(c, 4).TotalParams || u+tied != paramsByFormula(c) {
+			t.Errorf("%+v: checker %d, card %d, formula %d", c, u+tied, gpt2.NewSummary(c, 4).TotalParams, paramsByFormula(c))
+		}
+	}
+	gpt2Small := &gpt2.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257}
+	if u, tied := paramCount(gpt2Small); u+tied != 163_037_184 || u != 124_439_808 || gpt2.NewSummary(gpt2Small, 4).TotalParams != u+tied {
+		t.Errorf("GPT-2 small: %d + %d, card %d, want the course's 163,037,184 (124,439,808 unique)", u, tied, gpt2.NewSummary(gpt2Small, 4).TotalParams)
+	}
+}
+
+// Ways to write the projection and argmax, right and wrong.
+func projectF32(W *gpt2.Array, h []float32) []float32 {
+	d := W.Shape[1]
+	logits := make([]float32, W.Shape[0])
+	for v := range logits {
+		var z float32
+		for i, x := range h {
+			z += W.Data[v*d+i] * x
+		}
+		logits[v] = z
+	}
+	return logits
+}
+
+// projectF64Backwards sums in float64, from the last component to the first.
+func projectF64Backwards(W *gpt2.Array, h []float32) []float32 {
+	d := W.Shape[1]
+	logits := make([]float32, W.Shape[0])
+	for v := range logits {
+		z := 0.0
+		for i := d - 1; i >= 0; i-- {
+			z += float64(W.Data[v*d+i]) * float64(h[i])
+		}
+		logits[v] = float32(z)
+	}
+	return logits
+}
+
+func argmaxFirst(xs []float32) int {
+	best := 0
+	for i, x := range xs {
+		if x > xs[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// argmaxLastTie keeps the last of equal maxima: still a right argmax.
+func argmaxLastTie(xs []float32) int {
+	best := 0
+	for i, x := range xs {
+		if x >= xs[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func TestCheckProjection(t *testing.T) {
+	m, _ := tiny(t)
+	run := func(p ProjectFunc, a ArgmaxFunc) (bool, string) {
+		var ok bool
+		out := capture(func() { ok = CheckProjection(p, a, m) })
+		return ok, out
+	}
+	for _, right := range []struct {
+		name string
+		p    ProjectFunc
+		a    ArgmaxFunc
+	}{{"float32", projectF32, argmaxFirst}, {"float64 backwards, last of ties", projectF64Backwards, argmaxLastTie}} {
+		if ok, out := run(right.p, right.a); !ok || !strings.HasPrefix(out, "✓ Верно!") {
+			t.Errorf("%s: a right solution was rejected: %q", right.name, out)
+		}
+	}
+
+	// The student notebook's skeleton: project returns zeros, argmax 0.
+	zeros := func(W *gpt2.Array, h []float32) []float32 { return make([]float32, W.Shape[0]) }
+	zeroArg := func(xs []float32) int { return 0 }
+	// argmax that starts from the value 0: wrong on negative vectors.
+	zeroInit := func(xs []float32) int {
+		best, val := -1, float32(0)
+		for i, x := range xs {
+			if x > val {
+				best, val = i, x
+			}
+		}
+		return best
+	}
+	// Reading W column by column.
+	columns := func(W *gpt2.Array, h []float32) []float32 {
+		vocab := W.Shape[0]
+		logits := make([]float32, vocab)
+		for v := range logits {
+			for i, x := range h {
+				logits[v] += W.Data[i*vocab+v] * x
+			}
+		}
+		return logits
+	}
+	short := func(W *gpt2.Array, h []float32) []float32 { return projectF32(W, h)[:10] }
+	offByOne := func(W *gpt2.Array, h []float32) []float32 {
+		l := projectF32(W, h)
+		return append(l[1:], l[0])
+	}
+	panics := func(W *gpt2.Array, h []float32) []float32 {
+		d := W.Shape[1]
+		logits := make([]float32, W.Shape[0])
+		for v := range logits {
+			for i := range h {
+				logits[v] += W.Data[(v+1)*d+i] * h[i] // runs past the end on the last row
+			}
+		}
+		return logits
+	}
+	wrong := []struct {
+		name string
+		p    ProjectFunc
+		a    ArgmaxFunc
+		want string
+	}{
+		{"skeleton", zeros, zeroArg, "argmax ошибается"},
+		{"unfilled project", zeros, argmaxFirst, "похоже, цикл ещё не написан"},
+		{"argmax from zero", projectF32, zeroInit, "все числа отрицательные"},
+		{"columns", columns, argmaxFirst, "хранится по строкам"},
+		{"short", short, argmaxFirst, "по одному логиту на каждый токен"},
+		{"off by one", offByOne, argmaxFirst, "скалярное произведение строки v"},
+		{"panics", panics, argmaxFirst, "паникой"},
+		{"nil", nil, argmaxFirst, "передайте обе функции"},
+	}
+	for _, w := range wrong {
+		if ok, out := run(w.p, w.a); ok || !strings.HasPrefix(out, "✗ Упражнение") || !strings.Contains(out, w.want) {
+			t.Errorf("%s: ok=%v, want a message with %q, got %q", w.name, ok, w.want, out)
+		}
+	}
+	if ok := CheckProjection(projectF32, argmaxFirst, nil); ok {
+		t.Error("nil model accepted")
+	}
+}
+
+func TestReadbacks(t *testing.T) {
+	m, _ := tiny(t)
+	ids, err := m.Tokenizer.Encode(Prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Readbacks(m, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lens without ln_f over the prompt: its embeddings row is the dot-product readback.
+	r, err := lensnb.PromptIDs(m, ids, lensnb.Options{NoFinalNorm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	W, _ := LMHead(m)
+	d := W.Shape[1]
+	for p, rb := range rs {
+		if rb.Token != ids[p] || rb.StateGap > 1e-5 {
+			t.Errorf("position %d: token %d, state gap %g", p, rb.Token, rb.StateGap)
+		}
+		if lens := r.Cells[0][p].Top[0].ID; rb.Dot != lens {
+			t.Errorf("position %d: dot-product top-1 %d, the lens's embeddings row says %d", p, rb.Dot, lens)
+		}
+		// The cosine top-1 and the input's rank, by brute force over a sort.
+		x := make([]float64, d)
+		for i := range x {
+			x[i] = float64(W.Data[ids[p]*d+i]) // wpe is added below
+		}
+		pos, _ := m.WeightRows("wpe.weight", p)
+		cos := make([]float64, W.Shape[0])
+		for v := range cos {
+			var dot, nv float64
+			for i := range d {
+				w := float64(W.Data[v*d+i])
+				dot += w * (x[i] + float64(pos.Data[i]))
+				nv += w * w
+			}
+			cos[v] = dot / math.Sqrt(nv)
+		}
+		order := sortedByValue(cos)
+		if rb.Cos != order[0] {
+			t.Errorf("position %d: cosine top-1 %d, want %d", p, rb.Cos, order[0])
+		}
+		if rank := slices.Index(order, ids[p]); rb.CosRank != rank {
+			t.Errorf("position %d: cosine rank %d, want %d", p, rb.CosRank, rank)
+		}
+	}
+	table := ReadbackTable(m, rs)
+	if strings.Count(table, "\n") != len(rs)+3 || !strings.Contains(table, "по косинусу") || !strings.Contains(table, "На этой модели") {
+		t.Errorf("table:\n%s", table)
+	}
+}
+
+func TestCard(t *testing.T) {
+	m, _ := tiny(t)
+	c := Card(m, 4)
+	s := m.Summary(4)
+	for _, want := range []string{"Всего параметров", gpt2.Thousands(s.TotalParams), gpt2.Thousands(s.UniqueParams), "h.1 (GPT2Block)", "[1, 4, 50257]", "общая с wte"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("card lacks %q:\n%s", want, c)
+		}
+	}
+	for _, leak := range []string{"blocks", "Outputs", "Блоков", "Выходов", "словар"} {
+		if strings.Contains(c, leak) {
+			t.Errorf("the card spells out tasks 3–4 (%q):\n%s", leak, c)
+		}
+	}
+	if b := Brief(m); !strings.Contains(b, "tiny") || strings.Contains(b, "блок") || strings.Contains(b, "50,257") {
+		t.Errorf("Brief = %q", b)
+	}
+}
+
+// sortedByValue returns the indices of xs from the largest value down (ties by index).
+func sortedByValue(xs []float64) []int {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return xs[idx[a]] > xs[idx[b]] })
+	return idx
 }

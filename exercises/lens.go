@@ -142,10 +142,10 @@ func (p Profile) Holds() bool {
 
 func (p Profile) String() string {
 	var b strings.Builder
-	b.WriteString("состояние         средняя p(top-1)  самое уверенное в столбцах\n")
+	b.WriteString("состояние               средняя p(top-1)             самое уверенное в столбцах\n")
 	for s := range p.Mean {
 		bar := strings.Repeat("█", int(math.Round(20*p.Mean[s])))
-		fmt.Fprintf(&b, "%-17s %6.3f %-20s %d\n", p.States[s], p.Mean[s], bar, p.PeakCount[s])
+		fmt.Fprintf(&b, "%-23s %6.3f %-20s  %d\n", display.StateLabel(p.States[s]), p.Mean[s], bar, p.PeakCount[s])
 	}
 	where := "не в середине"
 	if p.Middle(p.Peak) {
@@ -156,7 +156,7 @@ func (p Profile) String() string {
 		verdict = "подтверждается"
 	}
 	fmt.Fprintf(&b, "монотонных столбцов: %d из %d; пик средней уверенности: %s (%s) → вывод 2 %s",
-		p.Monotonic, p.Columns, p.States[p.Peak], where, verdict)
+		p.Monotonic, p.Columns, display.StateLabel(p.States[p.Peak]), where, verdict)
 	return b.String()
 }
 

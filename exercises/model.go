@@ -82,9 +82,11 @@ func (e *LoadError) Error() string {
 	fmt.Fprintf(&b, "     или до запуска Jupyter: export %s=/путь/к/папке\n", EnvModel)
 	b.WriteString("  2. Есть зеркало Hugging Face Hub? Укажите его, модель скачается один раз в кэш:\n")
 	b.WriteString("     %env HF_ENDPOINT=https://адрес-зеркала   (для закрытых репозиториев ещё HF_TOKEN)\n")
-	b.WriteString("  3. Нет ни сети, ни файлов? Пройдите механику на модели со случайными весами:\n")
+	b.WriteString("  3. Нет ни сети, ни файлов? Возьмите маленькую GPT-2, обученную в этом репозитории (папка demo/):\n")
+	fmt.Fprintf(&b, "     %%env %s=%s\n", EnvModel, lensnb.DemoModel)
+	b.WriteString("     или пройдите механику на модели со случайными весами:\n")
 	fmt.Fprintf(&b, "     %%env %s=tiny      (варианты: %s)\n", EnvModel, strings.Join(names, ", "))
-	b.WriteString("     Проверщики посчитают ответы по этой модели, но токены и вероятности будут шумом.")
+	b.WriteString("     Проверщики посчитают ответы по выбранной модели; у случайной модели токены и вероятности — шум.")
 	return b.String()
 }
 
@@ -107,8 +109,12 @@ var (
 func Model() *gpt2.Model {
 	modelOnce.Do(func() {
 		model, modelErr = LoadModel()
-		if modelErr == nil && IsRandom(model) {
+		switch {
+		case modelErr != nil:
+		case IsRandom(model):
 			fmt.Fprintf(out(), "⚠ Модель %s: токены и вероятности — шум, смотрите на механику.\n", model.Ref)
+		case lensnb.IsDemo(model):
+			fmt.Fprintln(out(), "ℹ Модель demo: маленькая GPT-2, обученная в этом репозитории на английских текстах; это не GPT-2 от OpenAI, и выводы на ней — о ней самой.")
 		}
 	})
 	if modelErr != nil {
@@ -116,6 +122,15 @@ func Model() *gpt2.Model {
 		exit(1)
 	}
 	return model
+}
+
+// Brief returns one line about m: its name and the backend it runs on, without
+// its sizes (notebook 01 asks for them in its tasks).
+func Brief(m *gpt2.Model) string {
+	if m == nil {
+		return "модель не загружена"
+	}
+	return fmt.Sprintf("модель %s; бэкенд %s", m.Ref, m.BackendName)
 }
 
 // Describe returns one line about m: its name, size and the backend it runs on.
@@ -165,3 +180,30 @@ func HasGPU() bool {
 //
 //	exercises.Check(display.ShowHeatmap(r, display.HeatmapOptions{}))
 func Check(err error) { Must(struct{}{}, err) }
+
+// Card is the model card for an input of seqLen tokens, laid out like
+// torchinfo's summary and worded in Russian: every module with its output shape
+// and parameters, then the totals. Unlike Summary.String it does not spell out
+// the number of blocks and outputs: tasks 3 and 4 ask for them.
+func Card(m *gpt2.Model, seqLen int) string {
+	if m == nil {
+		return "модель не загружена"
+	}
+	s := m.Summary(seqLen)
+	line := strings.Repeat("=", 80) + "\n"
+	var b strings.Builder
+	b.WriteString(line)
+	fmt.Fprintf(&b, "%-44s %-20s %14s\n", "Модуль (тип)", "Форма выхода", "Параметров")
+	b.WriteString(line)
+	for _, r := range s.Rows {
+		name := strings.Repeat("  ", r.Depth) + strings.Replace(r.Module, ", tied to wte", ", общая с wte", 1)
+		fmt.Fprintf(&b, "%-44s %-20s %14s\n", name, r.Output, gpt2.Thousands(r.Params))
+	}
+	b.WriteString(line)
+	fmt.Fprintf(&b, "Всего параметров (у torchinfo — Total params): %s\n", gpt2.Thousands(s.TotalParams))
+	fmt.Fprintf(&b, "Уникальных весов:                              %s\n", gpt2.Thousands(s.UniqueParams))
+	fmt.Fprintf(&b, "  lm_head и wte — одна матрица (%s %s), и torchinfo считает её дважды.\n",
+		gpt2.Thousands(s.TiedParams), plural(s.TiedParams, "вес", "веса", "весов"))
+	b.WriteString(line)
+	return b.String()
+}

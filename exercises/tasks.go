@@ -57,19 +57,33 @@ func (t task) check(answer int) bool {
 		fmt.Fprintf(out(), "✓ Верно! %s\n", t.right)
 		return true
 	}
-	fmt.Fprintf(out(), "✗ Задание %d: ответ %s пока не верен.\n", t.n, gpt2.Thousands(answer))
-	for _, h := range t.hints {
-		if h.when(answer) {
-			fmt.Fprintf(out(), "  Подсказка: %s\n", h.text)
-			return false
-		}
-	}
 	side := "меньше"
 	if answer > t.want {
 		side = "больше"
 	}
-	fmt.Fprintf(out(), "  Подсказка: %s (Ваш ответ %s правильного.)\n", t.general, side)
+	fmt.Fprintf(out(), "✗ Задание %d: ответ %s неверен, он %s правильного.\n", t.n, gpt2.Thousands(answer), side)
+	text := t.general
+	for _, h := range t.hints {
+		if h.when(answer) {
+			text = h.text
+			break
+		}
+	}
+	fmt.Fprintf(out(), "  Подсказка: %s\n", text)
 	return false
+}
+
+// paramCount counts GPT-2's parameters from its config alone, by the shapes of
+// its weights (not from the model card, which gpt2.Summary computes its own
+// way): per block two LayerNorms (2 × 2d), attention (c_attn d×3d + 3d, c_proj
+// d×d + d) and the MLP (c_fc d×inner + inner, c_proj inner×d + d); then wte
+// (vocab × d), wpe (positions × d) and ln_f (2d). unique counts every weight
+// once; tied is wte, which lm_head reuses and torchinfo counts a second time.
+func paramCount(c *gpt2.Config) (unique, tied int) {
+	d, inner := c.NEmbd, c.Inner()
+	block := 2*2*d + (d*3*d + 3*d + d*d + d) + (d*inner + inner + inner*d + d)
+	tied = c.VocabSize * d
+	return tied + c.NPositions*d + c.NLayer*block + 2*d, tied
 }
 
 // missing reports a nil model or generation and returns false.
@@ -79,7 +93,7 @@ func missing(n int, what string) bool {
 }
 
 // Task1 checks the number of top-level modules of the model (PyTorch's
-// model._modules): m.Modules().
+// model._modules): the child modules of GPT2LMHeadModel, m.Modules().
 func Task1(answer int, m *gpt2.Model) bool {
 	if m == nil {
 		return missing(1, "модель")
@@ -91,69 +105,75 @@ func Task1(answer int, m *gpt2.Model) bool {
 		right: fmt.Sprintf("У GPT2LMHeadModel %d %s верхнего уровня: %s. Всё остальное (эмбеддинги, блоки, ln_f) вложено в %s.",
 			len(mods), plural(len(mods), "модуль", "модуля", "модулей"), strings.Join(mods, " и "), mods[0]),
 		hints: []hint{
-			{is(m.Config.NLayer), "это число блоков трансформера, а они лежат внутри модуля transformer. Нужны только прямые потомки самой модели."},
+			{is(m.Config.NLayer), "это число блоков трансформера, а они лежат внутри модуля transformer. Нужны только дочерние модули самой модели."},
 			{is(len(m.Summary(0).Rows)), "это все строки карточки, вместе с вложенными модулями. Нужны только модули верхнего уровня — строки с одним отступом."},
 		},
-		general: "напечатайте m.Modules() — это аналог model._modules в PyTorch: только прямые потомки модели, без вложенных слоёв — и посчитайте элементы (len).",
+		general: "напечатайте m.Modules() — это аналог model._modules в PyTorch: дочерние модули модели, без вложенных в них, — и посчитайте элементы (len).",
 	}.check(answer)
 }
 
 // Task2 checks the total number of parameters as torchinfo reports it: the
-// tied lm_head counted once more (Summary.TotalParams).
+// tied lm_head counted once more. The expected value is counted from the
+// config (paramCount), not taken from the model card: reading the card and
+// computing it are both right, and a card that disagreed with the model's shapes
+// would be caught by the tests rather than echoed.
 func Task2(answer int, m *gpt2.Model) bool {
 	if m == nil {
 		return missing(2, "модель")
 	}
-	s := m.Summary(0)
+	unique, tied := paramCount(m.Config)
+	total := unique + tied
 	return task{
 		n:    2,
-		want: s.TotalParams,
-		right: fmt.Sprintf("Всего %s %s по счёту torchinfo. Уникальных из них %s: матрица lm_head общая с wte (%s %s), и torchinfo считает её дважды.",
-			gpt2.Thousands(s.TotalParams), plural(s.TotalParams, "параметр", "параметра", "параметров"), gpt2.Thousands(s.UniqueParams),
-			gpt2.Thousands(s.TiedParams), plural(s.TiedParams, "вес", "веса", "весов")),
+		want: total,
+		right: fmt.Sprintf("Всего %s %s по счёту torchinfo. Уникальных из них %s: lm_head и wte — одна матрица (%s %s), и torchinfo считает её дважды.",
+			gpt2.Thousands(total), plural(total, "параметр", "параметра", "параметров"), gpt2.Thousands(unique),
+			gpt2.Thousands(tied), plural(tied, "вес", "веса", "весов")),
 		hints: []hint{
-			{is(s.UniqueParams), "это число уникальных весов. torchinfo (и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: возьмите строку «Total params»."},
-			{is(s.TiedParams), "это размер одной матрицы эмбеддингов wte (она же lm_head). Нужно число параметров всей модели — строка «Total params» карточки."},
+			{is(unique), "это число уникальных весов. torchinfo (а вслед за ним и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: нужна строка «Всего параметров»."},
+			{is(tied), "это размер одной матрицы эмбеддингов wte (она же lm_head). Нужно число параметров всей модели — строка «Всего параметров» карточки."},
 		},
-		general: "напечатайте карточку fmt.Println(m.Summary(len(ids))) и перепишите число из строки «Total params» цифра в цифру (в Go его можно записать с подчёркиваниями: 1_234_567).",
+		general: "перепишите число из строки «Всего параметров» карточки цифра в цифру (в Go его можно записать с подчёркиваниями: 1_234_567).",
 	}.check(answer)
 }
 
-// Task3 checks the number of transformer blocks (n_layer).
+// Task3 checks the number of transformer blocks (n_layer of the config).
 func Task3(answer int, m *gpt2.Model) bool {
 	if m == nil {
 		return missing(3, "модель")
 	}
-	s := m.Summary(0)
+	blocks := m.Config.NLayer
 	return task{
 		n:     3,
-		want:  s.Blocks,
-		right: fmt.Sprintf("В модели %d %s трансформера: h.0 … h.%d в карточке.", s.Blocks, plural(s.Blocks, "блок", "блока", "блоков"), s.Blocks-1),
+		want:  blocks,
+		right: fmt.Sprintf("В модели %d %s трансформера: h.0 … h.%d в карточке.", blocks, plural(blocks, "блок", "блока", "блоков"), blocks-1),
 		hints: []hint{
-			{is(s.Blocks + 1), "так считаются скрытые состояния: к выходам блоков добавляется состояние сразу после эмбеддингов. Блоков на это состояние меньше."},
+			{is(blocks + 1), "так считаются скрытые состояния: к выходам блоков добавляется состояние сразу после эмбеддингов. Блоков на одно меньше."},
+			{is(blocks - 1), "это номер последнего блока, а нумерация идёт с нуля."},
 			{is(m.Config.NHead), "это число голов внимания внутри каждого блока (n_head), а не число блоков."},
 			{is(len(m.Modules())), "это модули верхнего уровня. Блоки лежат глубже: transformer → h → h.N."},
 		},
-		general: "посчитайте в карточке строки вида «h.N (GPT2Block)» (нумерация с нуля!) или загляните в m.Config.",
+		general: "посчитайте в карточке строки вида «h.N (GPT2Block)»; нумерация идёт с нуля.",
 	}.check(answer)
 }
 
-// Task4 checks the number of outputs of the model: one logit per vocabulary token.
+// Task4 checks the number of outputs of the model: one logit per vocabulary
+// token, as many as the rows of the tied lm_head (vocab_size of the config).
 func Task4(answer int, m *gpt2.Model) bool {
 	if m == nil {
 		return missing(4, "модель")
 	}
-	s := m.Summary(0)
+	outputs := m.Config.VocabSize
 	return task{
 		n:     4,
-		want:  s.Outputs,
-		right: fmt.Sprintf("На каждой позиции модель выдаёт %s %s — по одному на каждый токен словаря.", gpt2.Thousands(s.Outputs), plural(s.Outputs, "логит", "логита", "логитов")),
+		want:  outputs,
+		right: fmt.Sprintf("На каждой позиции модель выдаёт %s %s — по одному на каждый токен словаря.", gpt2.Thousands(outputs), plural(outputs, "логит", "логита", "логитов")),
 		hints: []hint{
-			{is(m.Config.NEmbd), "это ширина скрытого состояния (n_embd). Выходов у lm_head столько, сколько токенов в словаре: последняя размерность его Output Shape."},
-			{is(m.Config.NPositions), "это максимальная длина контекста (n_positions), а не число выходов."},
-			{is(s.Outputs - 1), "почти: это наибольший номер токена, а номера идут с нуля."},
+			{is(m.Config.NEmbd), "это ширина скрытого состояния (n_embd). Выходов у lm_head столько, сколько токенов в словаре: последнее число в форме его выхода."},
+			{is(m.Config.NPositions), "это наибольшая длина контекста (n_positions), а не число выходов."},
+			{is(outputs - 1), "почти: это наибольший номер токена, а номера идут с нуля."},
 		},
-		general: "посмотрите на последнюю размерность Output Shape у lm_head (или у всей модели) в карточке.",
+		general: "посмотрите на последнее число в форме выхода lm_head (или всей модели) в карточке: [1, позиции, выходы].",
 	}.check(answer)
 }
 
@@ -169,10 +189,10 @@ func Task5(answer int, gen *gpt2.Generation) bool {
 		right: fmt.Sprintf("После %d %s модель дописала %d %s.", gen.PromptLen, plural(gen.PromptLen, "входного токена", "входных токенов", "входных токенов"),
 			newTokens, plural(newTokens, "новый", "новых", "новых")),
 		hints: []hint{
-			{is(len(gen.Sequence)), "это длина всей последовательности: gen.Sequence начинается с входных токенов. Новые идут после них."},
+			{is(len(gen.Sequence)), "это длина всей последовательности: gen.Sequence начинается с входных токенов, а новые идут после них."},
 			{is(gen.PromptLen), "это число входных токенов (промпта). Сколько добавилось после них?"},
 		},
-		general: "сравните gen.Sequence с ids промпта: начало у них общее, новые токены — всё, что после gen.PromptLen (или gen.Generated()).",
+		general: "сравните gen.Sequence с ids промпта: начало у них общее, а новые токены — всё, что идёт после входа.",
 	}.check(answer)
 }
 
@@ -191,7 +211,7 @@ func Task6(answer int, gen *gpt2.Generation) bool {
 			{is(len(gen.Generated())), "это только новые токены. Здесь нужна вся последовательность, которую вернула генерация, вместе со входом."},
 			{is(gen.PromptLen), "это только вход. Нужна вся последовательность: вход и продолжение."},
 		},
-		general: "посчитайте элементы gen.Sequence — генерация возвращает вход вместе с продолжением — и сравните с MaxLength, который мы задали.",
+		general: "посчитайте элементы gen.Sequence (генерация возвращает вход вместе с продолжением) и сравните с MaxLength, который мы задали.",
 	}.check(answer)
 }
 
@@ -214,15 +234,15 @@ func Task7(answer int, gen *gpt2.Generation) bool {
 	return task{
 		n:    7,
 		want: total,
-		right: fmt.Sprintf("%d %s × %d %s = %d %s: по одной на каждое скрытое состояние каждого шага (на шаге 0 берём последнюю позицию промпта).",
+		right: fmt.Sprintf("%d %s × %d %s = %d %s: по одной на каждое состояние каждого шага (на шаге 0 берём последнюю позицию промпта).",
 			len(gen.Steps), plural(len(gen.Steps), "шаг", "шага", "шагов"), perStep, plural(perStep, "состояние", "состояния", "состояний"),
 			total, plural(total, "проекция", "проекции", "проекций")),
 		hints: []hint{
 			{is(len(gen.Steps)), "это число наборов скрытых состояний (шагов генерации). А в каждом наборе состояний несколько."},
-			{is(perStep), "это состояний в одном наборе. А наборов столько, сколько шагов генерации."},
+			{is(perStep), "это число состояний в одном наборе. А наборов столько, сколько шагов генерации."},
 			{is(len(gen.Steps) * (perStep - 1)), "не забудьте состояние сразу после эмбеддингов: в каждом наборе состояний на одно больше, чем блоков."},
-			{is(vectors), "так считаются векторы по всем позициям: на шаге 0 их несколько (весь промпт). Проецируем же одно состояние — последнюю позицию — на каждое скрытое состояние шага."},
+			{is(vectors), "так считаются векторы по всем позициям: на шаге 0 их несколько (весь промпт). Линза же на каждом шаге берёт одну позицию — последнюю — и проецирует каждое её состояние."},
 		},
-		general: "перемножьте число шагов len(gen.Steps) на число скрытых состояний в шаге len(gen.Steps[0].HiddenStates).",
+		general: "одна проекция — это одно состояние одного шага. Сколько шагов в gen.Steps и сколько состояний в каждом из них?",
 	}.check(answer)
 }
