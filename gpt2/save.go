@@ -6,7 +6,9 @@ package gpt2
 // written through internal/atomicfile: a reader sees the old file or the new one.
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -288,3 +290,39 @@ func (m *Model) RestoreCheckpoint(path string) (map[string]string, error) {
 }
 
 func shapesOf(dtype dtypes.DType, dims []int) shapes.Shape { return shapes.Make(dtype, dims...) }
+
+// WeightsHash is the SHA-256 of every weight of m (in the order of the Hugging Face
+// names, each as float32 little-endian): it tells one set of weights from another,
+// whatever file or precision they were loaded from (a half-precision copy hashes
+// as its widened values).
+func (m *Model) WeightsHash() (string, error) {
+	if m.remote != nil {
+		var out string
+		err := m.remote.Call("gpt2.WeightsHash", struct{}{}, &out)
+		return out, err
+	}
+	h := sha256.New()
+	for _, spec := range weightTable(m.Config) {
+		a, err := m.Weight(spec.name)
+		if err != nil {
+			return "", err
+		}
+		buf := make([]byte, 4*len(a.Data))
+		for i, v := range a.Data {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		h.Write([]byte(spec.name))
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func init() {
+	RegisterRemote("gpt2.WeightsHash", func(m *Model, decode func(any) error) (any, error) {
+		var none struct{}
+		if err := decode(&none); err != nil {
+			return nil, err
+		}
+		return m.WeightsHash()
+	})
+}

@@ -48,6 +48,11 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 			return nil, fmt.Errorf("compare: side %c: %w", 'A'+i, err)
 		}
 		states[i] = gatherStates(run, specs[i])
+		if side.Opts.Tuned != nil {
+			if states[i], err = side.Opts.Tuned.translate(cfg, specs[i], states[i]); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(specs[0]) != len(specs[1]) {
 		return nil, fmt.Errorf("compare: the lenses select different states (%d and %d): use the same Layers/Stride/ResidMid/NoEmbeddings", len(specs[0]), len(specs[1]))

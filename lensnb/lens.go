@@ -37,6 +37,10 @@ type Options struct {
 	// ResidMid adds, before each block's row, the residual stream after attention and
 	// before the MLP ("blocks.{i}.resid_mid"). Prompt lens only.
 	ResidMid bool
+	// Tuned, when set, reads every state through its tuned-lens translator before
+	// ln_f and lm_head (the tuned lens; see tuned.go): LoadTunedLens or
+	// TrainTunedLens makes one. nil is the logit lens.
+	Tuned *TunedLens
 	// ChunkRows bounds the (state, position) rows unembedded at once: memory stays
 	// O(ChunkRows × vocab) whatever the prompt length. 0 sizes chunks by memory: an
 	// eighth of the available memory, kept between 64 and 384 MiB of vocabulary-sized
@@ -67,6 +71,17 @@ func (o *Options) defaults(cfg *gpt2.Config) error {
 	}
 	if o.Stride < 0 {
 		return fmt.Errorf("lens: stride %d must be positive", o.Stride)
+	}
+	if o.Tuned != nil {
+		if o.NoFinalNorm {
+			return errTunedNoNorm
+		}
+		if o.ResidMid {
+			return errors.New("lens: the tuned lens has translators for the blocks' outputs, not for resid_mid: turn ResidMid off")
+		}
+		if err := o.Tuned.check(cfg); err != nil {
+			return err
+		}
 	}
 	if o.ChunkRows < 0 {
 		return fmt.Errorf("lens: ChunkRows %d must be positive (0 sizes chunks by memory)", o.ChunkRows)
@@ -211,6 +226,11 @@ func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error
 	for b, run := range runs {
 		ids := run.IDs
 		states := gatherStates(run, specs)
+		if opts.Tuned != nil {
+			if states, err = opts.Tuned.translate(cfg, specs, states); err != nil {
+				return nil, err
+			}
+		}
 		next := make([]int, len(ids))
 		for t := range ids {
 			next[t] = -1
@@ -282,6 +302,11 @@ func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result,
 		r.Columns = append(r.Columns, Column{ID: step.Token, Token: m.Tokenizer.TokenText(step.Token), Position: step.Positions[last], NextID: step.Token, NextToken: m.Tokenizer.TokenText(step.Token)})
 	}
 	var err error
+	if opts.Tuned != nil {
+		if states, err = opts.Tuned.translate(cfg, specs, states); err != nil {
+			return nil, err
+		}
+	}
 	if r.Cells, err = decode(m, opts, states, next); err != nil {
 		return nil, err
 	}
@@ -291,6 +316,9 @@ func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result,
 func newResult(m *gpt2.Model, opts Options, mode string, ids []int, specs []stateSpec) *Result {
 	r := &Result{Model: m.Ref, Backend: m.BackendName, FinalNorm: !opts.NoFinalNorm, Mode: mode,
 		InputIDs: append([]int(nil), ids...), GeneratedIDs: []int{}, TopK: opts.TopK, Target: -1}
+	if opts.Tuned != nil {
+		r.Lens = "tuned"
+	}
 	if opts.Target != nil {
 		r.Target = *opts.Target
 	}

@@ -62,6 +62,8 @@ type Result struct {
 	Model     string `json:"model"`
 	Backend   string `json:"backend"`
 	FinalNorm bool   `json:"final_norm"`
+	// Lens is "tuned" for the tuned lens (Options.Tuned), empty for the logit lens.
+	Lens string `json:"lens,omitempty"`
 	// Mode is "prompt" (columns are prompt positions) or "generate" (columns are
 	// generated tokens).
 	Mode         string   `json:"mode"`

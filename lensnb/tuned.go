@@ -1,0 +1,333 @@
+package lensnb
+
+// The tuned lens (Belrose et al. 2023, "Eliciting Latent Predictions from
+// Transformers with the Tuned Lens"): the logit lens reads a state h through the
+// model's own ln_f and lm_head; early states live in other coordinates than the
+// last one, so the logit lens misreads them. The tuned lens first moves each state
+// with an affine translator learned for its layer,
+//
+//	h ↦ h + W_ℓ·h + b_ℓ        (W_ℓ, b_ℓ start at zero: the identity)
+//
+// trained, with the model frozen, to make ln_f → lm_head of the moved state match
+// the model's final distribution at the same position: the loss is Σ_ℓ KL(final ‖
+// lens_ℓ), averaged over tokens. A translator exists for the embeddings and for
+// blocks 0..n-2; the last block's output is the model's output and is read as is.
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/atomicfile"
+)
+
+// TunedLens holds one affine translator per translated state.
+type TunedLens struct {
+	// For says which model the translators were trained for.
+	For ModelStamp
+	// D is n_embd. W[i] is translator i's matrix, [D×D] row-major (out[r] = Σ_c
+	// W[r·D+c]·h[c]), B[i] its bias [D]; translator 0 is the embeddings', translator
+	// i+1 that of blocks.i's output.
+	D    int
+	W, B [][]float32
+	// Trained records how (steps, tokens, loss); informational.
+	Trained map[string]string
+
+	// velW, velB are the optimiser's velocities [n·D·D], [n·D] while training
+	// (saved in checkpoints, so that a resumed run continues its momentum).
+	velW, velB []float32
+}
+
+// ModelStamp identifies a model: its shapes and the hash of its weights.
+type ModelStamp struct {
+	NLayer, NEmbd, VocabSize int
+	WeightsHash              string
+}
+
+// StampOf returns m's stamp.
+func StampOf(m *gpt2.Model) (ModelStamp, error) {
+	h, err := m.WeightsHash()
+	if err != nil {
+		return ModelStamp{}, fmt.Errorf("tuned lens: %w", err)
+	}
+	return ModelStamp{NLayer: m.Config.NLayer, NEmbd: m.Config.NEmbd, VocabSize: m.Config.VocabSize, WeightsHash: h}, nil
+}
+
+// NewTunedLens returns identity translators for m (untrained: it reads exactly as
+// the logit lens with ln_f).
+func NewTunedLens(m *gpt2.Model) (*TunedLens, error) {
+	stamp, err := StampOf(m)
+	if err != nil {
+		return nil, err
+	}
+	d, n := m.Config.NEmbd, m.Config.NLayer
+	tl := &TunedLens{For: stamp, D: d}
+	for i := 0; i < n; i++ {
+		tl.W = append(tl.W, make([]float32, d*d))
+		tl.B = append(tl.B, make([]float32, d))
+	}
+	return tl, nil
+}
+
+// check says whether tl can read m's states (shapes only; CheckModel also compares
+// the weights).
+func (tl *TunedLens) check(cfg *gpt2.Config) error {
+	if tl.For.NLayer != cfg.NLayer || tl.For.NEmbd != cfg.NEmbd || tl.D != cfg.NEmbd || len(tl.W) != cfg.NLayer || len(tl.B) != cfg.NLayer {
+		return fmt.Errorf("tuned lens: the translators are for a model with n_layer=%d n_embd=%d, this one has n_layer=%d n_embd=%d: train translators for it (logitlens tune)",
+			tl.For.NLayer, tl.For.NEmbd, cfg.NLayer, cfg.NEmbd)
+	}
+	for i := range tl.W {
+		if len(tl.W[i]) != tl.D*tl.D || len(tl.B[i]) != tl.D {
+			return fmt.Errorf("tuned lens: translator %d has the wrong size", i)
+		}
+	}
+	return nil
+}
+
+// CheckModel fails unless tl was trained for m's very weights.
+func (tl *TunedLens) CheckModel(m *gpt2.Model) error {
+	if err := tl.check(m.Config); err != nil {
+		return err
+	}
+	stamp, err := StampOf(m)
+	if err != nil {
+		return err
+	}
+	if stamp.WeightsHash != tl.For.WeightsHash {
+		return fmt.Errorf("tuned lens: the translators were trained for other weights (hash %.12s…, this model's %.12s…): train translators for this model (logitlens tune)", tl.For.WeightsHash, stamp.WeightsHash)
+	}
+	return nil
+}
+
+// translatorOf returns the translator index of a lens state, or -1 for the final
+// state (read as is).
+func translatorOf(cfg *gpt2.Config, name string) (int, error) {
+	if name == "embeddings" {
+		return 0, nil
+	}
+	var i int
+	if _, err := fmt.Sscanf(name, "blocks.%d", &i); err == nil && name == fmt.Sprintf("blocks.%d", i) {
+		if i == cfg.NLayer-1 {
+			return -1, nil
+		}
+		return i + 1, nil
+	}
+	return 0, fmt.Errorf("tuned lens: state %s has no translator (the tuned lens reads the embeddings and the blocks' outputs; turn ResidMid off)", name)
+}
+
+// translate applies the translators to states [state][column][d] (new slices;
+// the inputs are not changed).
+func (tl *TunedLens) translate(cfg *gpt2.Config, specs []stateSpec, states [][][]float32) ([][][]float32, error) {
+	out := make([][][]float32, len(states))
+	d := tl.D
+	for s, spec := range specs {
+		k, err := translatorOf(cfg, spec.name)
+		if err != nil {
+			return nil, err
+		}
+		if k < 0 {
+			out[s] = states[s]
+			continue
+		}
+		w, b := tl.W[k], tl.B[k]
+		out[s] = make([][]float32, len(states[s]))
+		parallelRows(len(states[s]), func(c int) {
+			h := states[s][c]
+			y := make([]float32, d)
+			for r := 0; r < d; r++ {
+				row := w[r*d : (r+1)*d]
+				var acc float32
+				for j, x := range h {
+					acc += row[j] * x
+				}
+				y[r] = h[r] + acc + b[r]
+			}
+			out[s][c] = y
+		})
+	}
+	return out, nil
+}
+
+// TranslatorsFile is the file a tuned lens is saved in, inside its folder.
+const TranslatorsFile = "translators.safetensors"
+
+// Save writes tl into the folder dir (created if needed) as safetensors: one
+// "translators.{i}.weight" [D, D] and ".bias" [D] per translator, and metadata
+// naming the model it belongs to. The file is replaced atomically.
+func (tl *TunedLens) Save(dir string) error {
+	meta := map[string]string{
+		"format": "logitlens-tuned-lens", "n_layer": strconv.Itoa(tl.For.NLayer), "n_embd": strconv.Itoa(tl.For.NEmbd),
+		"vocab_size": strconv.Itoa(tl.For.VocabSize), "weights_sha256": tl.For.WeightsHash,
+	}
+	for k, v := range tl.Trained {
+		meta["trained_"+k] = v
+	}
+	header := map[string]any{"__metadata__": meta}
+	var offset int64
+	var names []string
+	var data [][]float32
+	for i := range tl.W {
+		for _, part := range []struct {
+			name  string
+			shape []int
+			vals  []float32
+		}{{fmt.Sprintf("translators.%d.weight", i), []int{tl.D, tl.D}, tl.W[i]}, {fmt.Sprintf("translators.%d.bias", i), []int{tl.D}, tl.B[i]}} {
+			n := int64(4 * len(part.vals))
+			header[part.name] = map[string]any{"dtype": "F32", "shape": part.shape, "data_offsets": []int64{offset, offset + n}}
+			offset += n
+			names = append(names, part.name)
+			data = append(data, part.vals)
+		}
+	}
+	if tl.velW != nil {
+		for _, part := range []struct {
+			name  string
+			shape []int
+			vals  []float32
+		}{{"velocity.weight", []int{len(tl.W), tl.D, tl.D}, tl.velW}, {"velocity.bias", []int{len(tl.W), tl.D}, tl.velB}} {
+			n := int64(4 * len(part.vals))
+			header[part.name] = map[string]any{"dtype": "F32", "shape": part.shape, "data_offsets": []int64{offset, offset + n}}
+			offset += n
+			names = append(names, part.name)
+			data = append(data, part.vals)
+		}
+	}
+	hdr, err := json.Marshal(header)
+	if err != nil {
+		return err
+	}
+	for len(hdr)%8 != 0 {
+		hdr = append(hdr, ' ')
+	}
+	path := filepath.Join(dir, TranslatorsFile)
+	if err := atomicfile.Write(path, func(w io.Writer) error {
+		if err := binary.Write(w, binary.LittleEndian, uint64(len(hdr))); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		for _, vals := range data {
+			buf := make([]byte, 4*len(vals))
+			for i, v := range vals {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			}
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("save tuned lens: %w", err)
+	}
+	return nil
+}
+
+// LoadTunedLens reads translators saved by Save (dir is the folder or the file)
+// and checks that they were trained for m (shapes and weights hash); translators
+// of another model are refused with a message that says so.
+func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
+	path := dir
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		path = filepath.Join(dir, TranslatorsFile)
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("load tuned lens %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load tuned lens: %w (train translators with `logitlens tune`)", err)
+	}
+	if len(raw) < 8 {
+		return nil, fail("not a translators file")
+	}
+	n := binary.LittleEndian.Uint64(raw)
+	if n > uint64(len(raw)-8) {
+		return nil, fail("the header runs past the end of the file: it is truncated")
+	}
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(raw[8:8+n], &header); err != nil {
+		return nil, fail("bad header: %v", err)
+	}
+	var meta map[string]string
+	json.Unmarshal(header["__metadata__"], &meta)
+	if meta["format"] != "logitlens-tuned-lens" {
+		return nil, fail("not a tuned lens (no logitlens-tuned-lens metadata)")
+	}
+	atoi := func(k string) int { v, _ := strconv.Atoi(meta[k]); return v }
+	tl := &TunedLens{For: ModelStamp{NLayer: atoi("n_layer"), NEmbd: atoi("n_embd"), VocabSize: atoi("vocab_size"), WeightsHash: meta["weights_sha256"]}, D: atoi("n_embd"), Trained: map[string]string{}}
+	for k, v := range meta {
+		if strings.HasPrefix(k, "trained_") {
+			tl.Trained[strings.TrimPrefix(k, "trained_")] = v
+		}
+	}
+	body := raw[8+n:]
+	read := func(name string, size int) ([]float32, error) {
+		var info struct {
+			DType   string  `json:"dtype"`
+			Offsets []int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(header[name], &info); err != nil || info.DType != "F32" || len(info.Offsets) != 2 {
+			return nil, fail("tensor %s is missing or not F32", name)
+		}
+		lo, hi := info.Offsets[0], info.Offsets[1]
+		if lo < 0 || hi > int64(len(body)) || hi-lo != int64(4*size) {
+			return nil, fail("tensor %s does not fit the file: it is damaged", name)
+		}
+		vals := make([]float32, size)
+		for i := range vals {
+			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[lo+int64(4*i):]))
+		}
+		return vals, nil
+	}
+	for i := 0; i < tl.For.NLayer; i++ {
+		w, err := read(fmt.Sprintf("translators.%d.weight", i), tl.D*tl.D)
+		if err != nil {
+			return nil, err
+		}
+		b, err := read(fmt.Sprintf("translators.%d.bias", i), tl.D)
+		if err != nil {
+			return nil, err
+		}
+		tl.W, tl.B = append(tl.W, w), append(tl.B, b)
+	}
+	if _, ok := header["velocity.weight"]; ok {
+		if tl.velW, err = read("velocity.weight", tl.For.NLayer*tl.D*tl.D); err != nil {
+			return nil, err
+		}
+		if tl.velB, err = read("velocity.bias", tl.For.NLayer*tl.D); err != nil {
+			return nil, err
+		}
+	}
+	if err := tl.CheckModel(m); err != nil {
+		return nil, err
+	}
+	return tl, nil
+}
+
+// hashFloats is a short content hash of translators (for tests and logs).
+func (tl *TunedLens) hash() string {
+	h := sha256.New()
+	for i := range tl.W {
+		for _, vs := range [][]float32{tl.W[i], tl.B[i]} {
+			buf := make([]byte, 4*len(vs))
+			for j, v := range vs {
+				binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
+			}
+			h.Write(buf)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+var errTunedNoNorm = errors.New("lens: the tuned lens reads through ln_f: do not set NoFinalNorm with Tuned")
