@@ -236,7 +236,7 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 
 	c.Title = plainText(o.Title)
 	if c.Title == "" {
-		c.Title = tr("Logit lens: ", "Логит-линза: ") + info.label
+		c.Title = lensName(r) + ": " + info.label
 	}
 	subtitle := tr("rows: states (embeddings at the bottom, final layer on top) · bottom: input tokens · top: actual next token (✓ = the final layer's top-1)",
 		"строки: состояния (эмбеддинги внизу, последнее состояние вверху) · снизу: входные токены · сверху: настоящий следующий токен (✓ — он же top-1 последнего состояния)")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+
+	"github.com/logitlens-go/logitlens/lensnb"
 )
 
 // Language is the language of the words this package adds around the data:
@@ -125,4 +127,13 @@ func metricName(name string) string {
 		return "разность логитов " + strings.TrimSuffix(rest, ", normalised") + ", нормированная"
 	}
 	return name
+}
+
+// lensName names the lens that made r: the logit lens, or the tuned lens
+// (lensnb.Options.Tuned).
+func lensName(r *lensnb.Result) string {
+	if r != nil && r.Lens == "tuned" {
+		return tr("Tuned lens", "Настроенная линза (tuned lens)")
+	}
+	return tr("Logit lens", "Логит-линза")
 }

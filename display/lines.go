@@ -91,7 +91,7 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	}
 	c.Title = plainText(o.Title)
 	if c.Title == "" {
-		c.Title = tr("Logit lens by layer", "Логит-линза по состояниям")
+		c.Title = lensName(r) + tr(" by layer", " по состояниям")
 		if r.Model != "" {
 			c.Title += " · " + plainText(r.Model)
 		}

@@ -211,7 +211,7 @@ func StaticHeatmap(r *lensnb.Result, o StaticOptions, format Format) (*Image, er
 	}
 	title := plainText(o.Title)
 	if title == "" {
-		title = tr("Logit lens: ", "Логит-линза: ") + info.label
+		title = lensName(r) + ": " + info.label
 	}
 	caption := tr("rows: states (embeddings at the bottom) · bottom: input tokens · top: actual next token (√ = final layer's top-1)",
 		"строки: состояния (эмбеддинги внизу) · снизу: входные токены · сверху: настоящий следующий токен (√ — он же top-1 последнего состояния)")

@@ -57,6 +57,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	header := []string{"state", "column", "position", "token", "next_token", "top1_token", "top1_prob",
 		"entropy", "kl_to_final", "rank_of_final", "final_top1_logit", "final_prob", "next_prob", "next_rank", "cross_entropy", "top1_is_next"}
+	if r.Lens != "" {
+		header = append(header, "lens") // "tuned": a tuned lens's file says so on every line
+	}
 	if r.Target >= 0 {
 		header = append(header, "target_prob", "target_rank")
 	}
@@ -75,6 +78,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 				f(cell.FinalTopLogit), f(cell.FinalProb), "", "", "", ""}
 			if cell.NextID >= 0 {
 				rec[12], rec[13], rec[14], rec[15] = f(cell.NextProb), strconv.Itoa(cell.NextRank), f(cell.CrossEntropy), strconv.FormatBool(cell.TopIsNext)
+			}
+			if r.Lens != "" {
+				rec = append(rec, r.Lens)
 			}
 			if r.Target >= 0 {
 				rec = append(rec, f(cell.TargetProb), strconv.Itoa(cell.TargetRank))

@@ -38,6 +38,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "serve" {
 		return serve(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "tune" {
+		return tune(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, "demo" (a small GPT-2 trained on public-domain text, shipped with the repository: no download), or random weights: "tiny", "random", "small"`)
@@ -54,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	htmlPath := fs.String("html", "", "write an interactive heatmap (standalone HTML) to this file")
 	attribute := fs.String("attribute", "", "also attribute this token's logit (its text, e.g. \" Paris\") to the embeddings, every block's attention and MLP, and every head (direct logit attribution; prompt only)")
 	versus := fs.String("versus", "", "with --attribute: attribute the logit difference against this token (e.g. \" Rome\")")
+	lens := fs.String("lens", "logit", "logit (the logit lens) or tuned (the tuned lens: each state through its trained translator; needs --translators)")
+	translators := fs.String("translators", "", "with --lens tuned: the folder `logitlens tune` wrote")
 	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
 	quiet := fs.Bool("quiet", false, "do not print the table")
 	width := fs.Int("width", 0, "fit the printed tables to this many columns (default: $COLUMNS, else the terminal's width, else 120)")
@@ -72,6 +77,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *versus != "" && *attribute == "" {
 		return errors.New(`--versus needs --attribute, e.g. --attribute " Paris" --versus " Rome"`)
 	}
+	switch {
+	case *lens != "logit" && *lens != "tuned":
+		return fmt.Errorf("--lens %q: use logit or tuned", *lens)
+	case *lens == "tuned" && *translators == "":
+		return errors.New("--lens tuned needs --translators DIR (train them with: logitlens tune --model M --text FILE --out DIR)")
+	case *lens == "logit" && *translators != "":
+		return errors.New("--translators is for --lens tuned")
+	case *lens == "tuned" && !*finalNorm:
+		return errors.New("--lens tuned reads through ln_f: drop --final-norm=false")
+	}
 	if *attribute != "" && *generate > 0 {
 		return errors.New("--attribute works on the prompt's positions: drop --generate (or run the generated text as a prompt)")
 	}
@@ -81,6 +96,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := lensnb.Options{NoFinalNorm: !*finalNorm, TopK: *topk, ResidMid: *residMid, Stride: *stride}
+	if *lens == "tuned" {
+		if opts.Tuned, err = lensnb.LoadTunedLens(m, *translators); err != nil {
+			return err
+		}
+	}
 	if *layers != "" {
 		for _, f := range strings.Split(*layers, ",") {
 			l, err := strconv.Atoi(strings.TrimSpace(f))
