@@ -259,7 +259,7 @@ type named struct {
 	data []float32
 }
 
-func writeF32(t *testing.T, path string, meta map[string]string, ts []named) {
+func writeF32(t testing.TB, path string, meta map[string]string, ts []named) {
 	t.Helper()
 	header := map[string]any{"__metadata__": meta}
 	var off int64
