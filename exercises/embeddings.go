@@ -135,13 +135,19 @@ func rankOf(xs []float64, i int) int {
 // what the numbers say about the loaded model (the share of positions whose
 // embeddings state decodes to its own input token).
 func ReadbackTable(m *gpt2.Model, rs []Readback) string {
-	name := func(id int) string { return Visible(m.Tokenizer.TokenText(id)) }
+	name := func(id int) string {
+		s := []rune(Visible(m.Tokenizer.TokenText(id)))
+		if len(s) > 11 {
+			s = append(s[:10], '…')
+		}
+		return string(s)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-4s %-10s %-12s %-6s %-12s %-6s %-12s %s\n", "поз.", "вход", "top-1 (·)", "ранг", "top-1 (cos)", "ранг", "без wpe", "|wpe|/|wte|")
+	fmt.Fprintf(&b, "%-4s %-12s %-12s %-6s %-12s %-6s %-12s %s\n", "поз.", "вход", "top-1 (·)", "ранг", "top-1 (cos)", "ранг", "без wpe", "|wpe|/|wte|")
 	self, selfCos, moved := 0, 0, 0
 	gap := 0.0
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%-4d %-10s %-12s %-6d %-12s %-6d %-12s %.2f\n", r.Pos, name(r.Token), name(r.Dot), r.DotRank, name(r.Cos), r.CosRank, name(r.NoPos), r.PosShare)
+		fmt.Fprintf(&b, "%-4d %-12s %-12s %-6d %-12s %-6d %-12s %.2f\n", r.Pos, name(r.Token), name(r.Dot), r.DotRank, name(r.Cos), r.CosRank, name(r.NoPos), r.PosShare)
 		if r.Dot == r.Token {
 			self++
 		}
@@ -161,7 +167,7 @@ func ReadbackTable(m *gpt2.Model, rs []Readback) string {
 	case 2*self > len(rs):
 		b.WriteString("На этой модели состояние после эмбеддингов в основном называет свой входной токен.")
 	default:
-		b.WriteString("На этой модели состояние после эмбеддингов чаще называет не свой входной токен: объяснение вывода 1 на ней не держится.")
+		b.WriteString("На этой модели состояние после эмбеддингов чаще называет не свой входной токен: сдвиг из вывода 1 этим объяснить нельзя.")
 	}
 	return b.String()
 }

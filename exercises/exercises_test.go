@@ -539,7 +539,8 @@ func TestCheckProjection(t *testing.T) {
 		a    ArgmaxFunc
 		want string
 	}{
-		{"skeleton", zeros, zeroArg, "argmax ошибается"},
+		{"skeleton", zeros, zeroArg, "похоже, цикл ещё не написан"},
+		{"unfilled argmax", projectF32, zeroArg, "project верна, но argmax ошибается. Она всегда возвращает 0"},
 		{"unfilled project", zeros, argmaxFirst, "похоже, цикл ещё не написан"},
 		{"argmax from zero", projectF32, zeroInit, "все числа отрицательные"},
 		{"columns", columns, argmaxFirst, "хранится по строкам"},
