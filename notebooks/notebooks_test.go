@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/logitlens-go/logitlens/internal/browsercheck"
+	"github.com/logitlens-go/logitlens/resident"
 )
 
 var update = flag.Bool("update", false, "rewrite the student notebooks from the solutions")
@@ -203,6 +205,75 @@ func TestStudentNotebooksInSync(t *testing.T) {
 		got, err := os.ReadFile(path)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s is out of date with %s (%v): run go test ./notebooks -run TestStudent -update", path, name, err)
+		}
+	}
+}
+
+// studentLeaks are phrases that gave answers away in the student notebook before
+// (the model's sizes printed before tasks 3–4, MaxLength explained before task 6,
+// the projections counted right before task 7, a suggested route that echoes
+// the card's own fields back to the checker): none may come back.
+var studentLeaks = []string{
+	"exercises.Describe(", "длина всей последовательности", "состояний ×", "сколько шагов и сколько состояний",
+	".TotalParams", ".UniqueParams", ".Blocks", ".Outputs", "m.Summary(",
+}
+
+// TestStudentBlanks: every solution cell has a student version with a blank
+// that differs from it; no line of a solution that the blank leaves out
+// (the answer) appears anywhere in the student notebook; and none of
+// studentLeaks does.
+func TestStudentBlanks(t *testing.T) {
+	for _, name := range solutions {
+		sol := readNotebook(t, name)
+		stu, ok, err := studentVersion(sol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		var all []string // every line of the student notebook, trimmed
+		for _, c := range stu.cells() {
+			for _, l := range strings.Split(text(c["source"]), "\n") {
+				all = append(all, strings.TrimSpace(l))
+			}
+		}
+		whole := strings.Join(all, "\n")
+		for _, leak := range studentLeaks {
+			if strings.Contains(whole, leak) {
+				t.Errorf("%s contains %q, which gives an answer away", studentName(name), leak)
+			}
+		}
+		blanks := 0
+		for i, c := range sol.cells() {
+			student, has := studentSource(c)
+			solution := slicesContains(meta(c)["tags"], "solution")
+			if solution != (has && c["cell_type"] == "code") {
+				t.Errorf("%s: cell %d: a code cell tagged solution needs a student version, and only it (tagged %v, has one %v)", name, i, solution, has)
+			}
+			if !solution {
+				continue
+			}
+			blanks++
+			if !strings.Contains(student, Blank) || student == text(c["source"]) {
+				t.Errorf("%s: cell %d: the student version is not a blank (%q)", name, i, student)
+			}
+			kept := map[string]bool{}
+			for _, l := range strings.Split(student, "\n") {
+				kept[strings.TrimSpace(l)] = true
+			}
+			for _, l := range strings.Split(text(c["source"]), "\n") {
+				l = strings.TrimSpace(l)
+				if len(l) < 10 || kept[l] || strings.HasPrefix(l, "//") {
+					continue // too short to be an answer, the blank keeps it, or a comment
+				}
+				if slices.Contains(all, l) {
+					t.Errorf("%s: the answer line %q of cell %d appears in the student notebook", studentName(name), l, i)
+				}
+			}
+		}
+		if name == solutions[0] && blanks != 6 {
+			t.Errorf("%s has %d blank cells, want 6: tasks 1, 2–4, 5, 6 and 7, and the projection", name, blanks)
 		}
 	}
 }
@@ -432,21 +503,32 @@ func TestNotebooksExecute(t *testing.T) {
 	jupyter := needJupyter(t)
 	root := repoRoot(t)
 	dir := t.TempDir()
+	// The resident model server the first cell starts lives in a runtime folder
+	// of this run: one left by an earlier run would serve a model from that run's
+	// (deleted) cache. It is stopped at the end.
+	rt := filepath.Join(dir, "resident")
+	if err := os.Mkdir(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(resident.EnvDir, rt)
+	t.Cleanup(func() { _ = resident.Stop("tiny") })
 	env := append(os.Environ(),
 		"LOGITLENS_MODEL=tiny",
 		"LOGITLENS_CACHE="+filepath.Join(dir, "cache"), // fresh: the fixture and the remembered values are made here
 		"LOGITLENS_ROOT="+root,
 		"HF_HUB_OFFLINE=1",
+		resident.EnvDir+"="+rt,
+		resident.EnvIdle+"=5m",
 	)
 	agree := regexp.MustCompile(`совпало top-1: (\d+) из (\d+) ячеек`)
 
 	checks := map[string]func(t *testing.T, e *executed){
 		"01_logit_lens_by_hand.ipynb": func(t *testing.T, e *executed) {
 			out := e.printed()
-			if n := countOf(out, "✓ Верно!"); n != 7 || strings.Contains(out, "✗ Задание") {
-				t.Errorf("want the 7 checkers to print ✓ and none ✗; got %d ✓:\n%s", n, tail(out, 3000))
+			if n := countOf(out, "✓ Верно!"); n != 8 || strings.Contains(out, "✗ ") {
+				t.Errorf("want the 7 task checkers and the projection's to print ✓ and none ✗; got %d ✓:\n%s", n, tail(out, 3000))
 			}
-			for _, s := range []string{"вывод 1", "вывод 2", "вручную"} {
+			for _, s := range []string{"вывод 1", "вывод 2", "вручную", "project совпадает с lensnb.DecodeLogits", "по косинусу"} {
 				if !strings.Contains(out, s) {
 					t.Errorf("no %q in the output", s)
 				}
@@ -460,8 +542,8 @@ func TestNotebooksExecute(t *testing.T) {
 		},
 		"01_logit_lens_by_hand_student.ipynb": func(t *testing.T, e *executed) {
 			out := e.printed()
-			if n := countOf(out, "✗ Задание"); n != 7 || strings.Contains(out, "✓ Верно!") {
-				t.Errorf("the untouched blanks must give 7 hints (✗) and no ✓; got %d ✗", n)
+			if n, p := countOf(out, "✗ Задание"), countOf(out, "✗ Упражнение «проекция вручную»"); n != 7 || p != 1 || strings.Contains(out, "✓ Верно!") {
+				t.Errorf("the untouched blanks must give 7 task hints and the projection's (✗) and no ✓; got %d and %d ✗:\n%s", n, p, tail(out, 3000))
 			}
 			if len(e.displays("image/png")) < 1 || e.charts() < 1 {
 				t.Error("the cells after the blanks did not draw the heatmaps")
@@ -547,6 +629,26 @@ func TestNotebooksExecute(t *testing.T) {
 			}
 			if check := checks[name]; check != nil {
 				check(t, e)
+			}
+			// The charts and tables speak Russian (display.SetLanguage in the
+			// notebooks' init_language); phrases, since a token can be any word.
+			if student && len(e.displays("text/html")) == 0 {
+				t.Error("no HTML output")
+			}
+			html := strings.Join(e.displays("text/html"), "")
+			for _, en := range []string{"Logit lens", "rows: states", "probability of the", "Model summary", "Direct logit attribution", "Activation patching"} {
+				if strings.Contains(html, en) {
+					t.Errorf("an HTML output speaks English: %q", en)
+				}
+			}
+			ru := []string{"строки: состояния", `"блок 0"`}
+			if name != "02_tracing.ipynb" { // whose lenses drop the embeddings row
+				ru = append(ru, `"эмбеддинги"`)
+			}
+			for _, w := range ru {
+				if e.charts() > 0 && !strings.Contains(html, w) {
+					t.Errorf("the charts lack the Russian %q", w)
+				}
 			}
 			if name == solutions[0] {
 				first = e
