@@ -22,7 +22,7 @@ type TuneOptions struct {
 	// Steps of SGD [150]; each trains on Rows sequences [4] of SeqLen tokens [128]
 	// (≤ n_positions) drawn from the text.
 	Steps, Rows, SeqLen int
-	// LR is the peak learning rate [1.0], reached after Warmup steps [Steps/10]
+	// LR is the peak learning rate [0.25], reached after Warmup steps [Steps/10]
 	// and decayed linearly to 0 at Steps; Momentum is Nesterov's [0.9];
 	// WeightDecay [1e-3]; ClipNorm clips the gradients' global norm [1.0].
 	LR, Momentum, WeightDecay, ClipNorm float64
@@ -48,7 +48,11 @@ func (o TuneOptions) withDefaults(cfg *gpt2.Config) TuneOptions {
 		o.SeqLen = min(128, cfg.NPositions)
 	}
 	if o.LR == 0 {
-		o.LR = 1
+		// The paper's 1.0 goes with 2¹⁸ tokens a step; with the few hundred a CPU
+		// step holds, the gradient is noisier: on the demo model (60 steps of 256
+		// tokens) lr 1.0 left blocks 3–4 worse than the logit lens (KL 0.021 and 0.016
+		// against 0.023 and 0.0045), lr 0.25 better at every state (0.0044, 0.0012).
+		o.LR = 0.25
 	}
 	if o.Momentum == 0 {
 		o.Momentum = 0.9

@@ -39,6 +39,13 @@ func Open(ref string, opts Options) (*gpt2.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := os.Stat(h.Dir); err != nil { // its folder was deleted since it loaded: replace it
+		c.close()
+		Stop(ref)
+		if h, err = c.connect(); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := gpt2.LoadConfig(h.Dir)
 	if err != nil {
 		c.close()

@@ -94,9 +94,17 @@ func RuntimeDir() (string, error) {
 	return dir, nil
 }
 
+// keyEnv are the environment variables that decide which files a reference
+// resolves to: programs that differ in them get different servers.
+var keyEnv = []string{"LOGITLENS_CACHE", "LOGITLENS_DEMO_DIR", "HF_HOME", "HF_HUB_CACHE", "HF_ENDPOINT", "XDG_CACHE_HOME"}
+
 // key names the files of ref's server in the runtime folder.
 func key(ref string) string {
-	sum := sha256.Sum256([]byte(canonical(ref) + "\x00" + strconv.Itoa(Protocol)))
+	id := canonical(ref) + "\x00" + strconv.Itoa(Protocol)
+	for _, k := range keyEnv {
+		id += "\x00" + k + "=" + os.Getenv(k)
+	}
+	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:8]) + ".v" + strconv.Itoa(Protocol)
 }
 

@@ -20,7 +20,7 @@ func tune(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 150, "SGD steps")
 	rows := fs.Int("rows", 4, "sequences per step")
 	seq := fs.Int("seq", 128, "tokens per sequence")
-	lr := fs.Float64("lr", 1.0, "peak learning rate (SGD with Nesterov momentum 0.9)")
+	lr := fs.Float64("lr", 0.25, "peak learning rate (SGD with Nesterov momentum 0.9; linear warm-up and decay)")
 	heldOut := fs.Float64("held-out", 0.1, "fraction of the text (its end) kept out of training for the per-layer table")
 	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
 	var texts []string
