@@ -16,7 +16,7 @@ deps:
 	bash scripts/install-deps.sh
 
 # lens runs the main job: the logit lens CLI on MODEL (a hub id, a folder, or
-# "demo" for a clearly labelled random-weights model) and PROMPT.
+# "demo": the small GPT-2 trained here on public-domain text, shipped in demo/) and PROMPT.
 lens:
 	go run ./cmd/logitlens --model "$(MODEL)" --prompt "$(PROMPT)" --html out/lens.html --json out/lens.json
 
