@@ -31,11 +31,16 @@ test: deps vet
 # bench times this project against PyTorch (reference/bench_torch.py, installed by
 # scripts/install-reference.sh) on a GPT-2-small-shaped model, then the scale table
 # on gpt2-medium, -large and -xl shapes (written once into the user cache: 10.7 GB
-# of disk; a size that does not fit the disk or memory is skipped): see BENCHMARKS.md.
+# of disk; a size that does not fit the disk or memory is skipped), then training
+# (GoMLX vs PyTorch on the same batches), a tuned-lens step, and notebook 01 with and
+# without the resident model: see BENCHMARKS.md.
 bench:
 	bash scripts/install-reference.sh
 	go run ./cmd/bench
 	go run ./cmd/bench -scale
+	go run ./cmd/train -bench 40
+	go test ./lensnb -run XXX -bench TuneStep -benchtime 1x
+	go test ./notebooks -run XXX -bench NotebookResident -benchtime 1x -timeout 60m
 
 # notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), then
 # opens the practicum's notebooks. The model comes from LOGITLENS_MODEL (default
