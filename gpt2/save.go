@@ -1,9 +1,7 @@
 package gpt2
 
-// Writing models and training checkpoints as safetensors. go-huggingface reads the
-// format but has no writer, so the few lines of the format (an 8-byte header length,
-// a JSON header, the raw little-endian tensors) are written here. Every file is
-// written through internal/atomicfile: a reader sees the old file or the new one.
+// Writing models and training checkpoints as safetensors (internal/stfile: written
+// atomically, a reader sees the old file or the new one).
 
 import (
 	"crypto/sha256"
@@ -24,6 +22,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/logitlens-go/logitlens/internal/atomicfile"
+	"github.com/logitlens-go/logitlens/internal/stfile"
 )
 
 // namedTensor is one tensor to write: its name in the file and its value.
@@ -38,11 +37,7 @@ var safetensorsDTypes = map[dtypes.DType]string{dtypes.Float32: "F32", dtypes.Fl
 
 // writeSafetensors writes ts (in that order) and metadata to path atomically.
 func writeSafetensors(path string, ts []namedTensor, metadata map[string]string) error {
-	header := map[string]any{}
-	if len(metadata) > 0 {
-		header["__metadata__"] = metadata
-	}
-	var offset int64
+	var out []stfile.Tensor
 	for _, nt := range ts {
 		dt, ok := safetensorsDTypes[nt.t.DType()]
 		if !ok {
@@ -55,24 +50,7 @@ func writeSafetensors(path string, ts []namedTensor, metadata map[string]string)
 			}
 			dt, size = "F16", size/2
 		}
-		header[nt.name] = map[string]any{"dtype": dt, "shape": nt.t.Shape().Dimensions, "data_offsets": []int64{offset, offset + size}}
-		offset += size
-	}
-	hdr, err := json.Marshal(header)
-	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	for len(hdr)%8 != 0 { // the format pads the header to 8 bytes with spaces
-		hdr = append(hdr, ' ')
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		if err := binary.Write(w, binary.LittleEndian, uint64(len(hdr))); err != nil {
-			return err
-		}
-		if _, err := w.Write(hdr); err != nil {
-			return err
-		}
-		for _, nt := range ts {
+		out = append(out, stfile.Tensor{Name: nt.name, DType: dt, Shape: nt.t.Shape().Dimensions, Size: size, Write: func(w io.Writer) error {
 			var werr error
 			err := nt.t.ConstBytes(func(raw []byte) {
 				if !nt.half {
@@ -87,14 +65,12 @@ func writeSafetensors(path string, ts []namedTensor, metadata map[string]string)
 				_, werr = w.Write(buf)
 			})
 			if err != nil {
-				return fmt.Errorf("tensor %s: %w", nt.name, err)
+				return err
 			}
-			if werr != nil {
-				return werr
-			}
-		}
-		return nil
-	})
+			return werr
+		}})
+	}
+	return stfile.Write(path, out, metadata)
 }
 
 // SaveOptions tunes Model.Save.
@@ -211,48 +187,19 @@ func (m *Model) RestoreCheckpoint(path string) (map[string]string, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("restore checkpoint %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	data, err := os.ReadFile(path)
+	file, err := stfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("restore checkpoint: %w", err)
 	}
-	if len(data) < 8 {
-		return nil, fail("the file is %d bytes: not a checkpoint (delete it to start over)", len(data))
-	}
-	n := binary.LittleEndian.Uint64(data)
-	if n > uint64(len(data)-8) {
-		return nil, fail("the header length %d runs past the end of the file: it is truncated or not a checkpoint", n)
-	}
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(data[8:8+n], &header); err != nil {
-		return nil, fail("the header is not JSON: %v", err)
-	}
-	var meta map[string]string
-	if raw, ok := header["__metadata__"]; ok {
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			return nil, fail("bad metadata: %v", err)
-		}
-	}
 	var facts checkpointFacts
-	if err := json.Unmarshal([]byte(meta[checkpointMeta]), &facts); err != nil || facts.Config == nil {
+	if err := json.Unmarshal([]byte(file.Metadata[checkpointMeta]), &facts); err != nil || facts.Config == nil {
 		return nil, fail("it holds no training state (a model folder's weights are loaded with gpt2.LoadDir, not restored)")
 	}
 	if a, b := *facts.Config, *m.Config; a.NLayer != b.NLayer || a.NHead != b.NHead || a.NEmbd != b.NEmbd || a.NPositions != b.NPositions || a.VocabSize != b.VocabSize {
 		return nil, fail("it was made for a model with n_layer=%d n_head=%d n_embd=%d n_positions=%d vocab_size=%d, this one has %d %d %d %d %d",
 			a.NLayer, a.NHead, a.NEmbd, a.NPositions, a.VocabSize, b.NLayer, b.NHead, b.NEmbd, b.NPositions, b.VocabSize)
 	}
-	body := data[8+n:]
-	for name, raw := range header {
-		if name == "__metadata__" {
-			continue
-		}
-		var info struct {
-			DType   string  `json:"dtype"`
-			Shape   []int   `json:"shape"`
-			Offsets []int64 `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &info); err != nil || len(info.Offsets) != 2 {
-			return nil, fail("tensor %s: bad header entry", name)
-		}
+	for name, info := range file.Tensors {
 		var dtype dtypes.DType
 		for d, s := range safetensorsDTypes {
 			if s == info.DType {
@@ -262,12 +209,12 @@ func (m *Model) RestoreCheckpoint(path string) (map[string]string, error) {
 		if dtype == dtypes.InvalidDType {
 			return nil, fail("tensor %s has dtype %s", name, info.DType)
 		}
-		lo, hi := info.Offsets[0], info.Offsets[1]
-		if lo < 0 || hi > int64(len(body)) || hi-lo != int64(dtype.Size()*product(info.Shape)) {
-			return nil, fail("tensor %s: offsets %v do not fit its shape or the file: the file is damaged", name, info.Offsets)
+		raw := file.Bytes(name)
+		if len(raw) != dtype.Size()*product(info.Shape) {
+			return nil, fail("tensor %s: %d bytes do not hold its shape %v: the file is damaged", name, len(raw), info.Shape)
 		}
-		t := tensors.FromShape(shapesOf(dtype, info.Shape))
-		t.MutableBytes(func(b []byte) { copy(b, body[lo:hi]) })
+		t := tensors.FromShape(shapes.Make(dtype, info.Shape...))
+		t.MutableBytes(func(b []byte) { copy(b, raw) })
 		if v := m.store.GetVariable(name); v != nil {
 			if !v.Shape().Equal(t.Shape()) {
 				return nil, fail("tensor %s has shape %s, the model's is %s", name, t.Shape(), v.Shape())
@@ -288,8 +235,6 @@ func (m *Model) RestoreCheckpoint(path string) (map[string]string, error) {
 	}
 	return facts.User, nil
 }
-
-func shapesOf(dtype dtypes.DType, dims []int) shapes.Shape { return shapes.Make(dtype, dims...) }
 
 // WeightsHash is the SHA-256 of every weight of m (in the order of the Hugging Face
 // names, each as float32 little-endian): it tells one set of weights from another,

@@ -17,10 +17,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -28,7 +26,7 @@ import (
 	"strings"
 
 	"github.com/logitlens-go/logitlens/gpt2"
-	"github.com/logitlens-go/logitlens/internal/atomicfile"
+	"github.com/logitlens-go/logitlens/internal/stfile"
 )
 
 // TunedLens holds one affine translator per translated state.
@@ -172,62 +170,16 @@ func (tl *TunedLens) Save(dir string) error {
 	for k, v := range tl.Trained {
 		meta["trained_"+k] = v
 	}
-	header := map[string]any{"__metadata__": meta}
-	var offset int64
-	var names []string
-	var data [][]float32
+	var ts []stfile.Tensor
 	for i := range tl.W {
-		for _, part := range []struct {
-			name  string
-			shape []int
-			vals  []float32
-		}{{fmt.Sprintf("translators.%d.weight", i), []int{tl.D, tl.D}, tl.W[i]}, {fmt.Sprintf("translators.%d.bias", i), []int{tl.D}, tl.B[i]}} {
-			n := int64(4 * len(part.vals))
-			header[part.name] = map[string]any{"dtype": "F32", "shape": part.shape, "data_offsets": []int64{offset, offset + n}}
-			offset += n
-			names = append(names, part.name)
-			data = append(data, part.vals)
-		}
+		ts = append(ts, stfile.Float32(fmt.Sprintf("translators.%d.weight", i), []int{tl.D, tl.D}, tl.W[i]),
+			stfile.Float32(fmt.Sprintf("translators.%d.bias", i), []int{tl.D}, tl.B[i]))
 	}
 	if tl.velW != nil {
-		for _, part := range []struct {
-			name  string
-			shape []int
-			vals  []float32
-		}{{"velocity.weight", []int{len(tl.W), tl.D, tl.D}, tl.velW}, {"velocity.bias", []int{len(tl.W), tl.D}, tl.velB}} {
-			n := int64(4 * len(part.vals))
-			header[part.name] = map[string]any{"dtype": "F32", "shape": part.shape, "data_offsets": []int64{offset, offset + n}}
-			offset += n
-			names = append(names, part.name)
-			data = append(data, part.vals)
-		}
+		ts = append(ts, stfile.Float32("velocity.weight", []int{len(tl.W), tl.D, tl.D}, tl.velW),
+			stfile.Float32("velocity.bias", []int{len(tl.W), tl.D}, tl.velB))
 	}
-	hdr, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(hdr)%8 != 0 {
-		hdr = append(hdr, ' ')
-	}
-	path := filepath.Join(dir, TranslatorsFile)
-	if err := atomicfile.Write(path, func(w io.Writer) error {
-		if err := binary.Write(w, binary.LittleEndian, uint64(len(hdr))); err != nil {
-			return err
-		}
-		if _, err := w.Write(hdr); err != nil {
-			return err
-		}
-		for _, vals := range data {
-			buf := make([]byte, 4*len(vals))
-			for i, v := range vals {
-				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-			}
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := stfile.Write(filepath.Join(dir, TranslatorsFile), ts, meta); err != nil {
 		return fmt.Errorf("save tuned lens: %w", err)
 	}
 	return nil
@@ -244,23 +196,11 @@ func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("load tuned lens %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	raw, err := os.ReadFile(path)
+	file, err := stfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("load tuned lens: %w (train translators with `logitlens tune`)", err)
 	}
-	if len(raw) < 8 {
-		return nil, fail("not a translators file")
-	}
-	n := binary.LittleEndian.Uint64(raw)
-	if n > uint64(len(raw)-8) {
-		return nil, fail("the header runs past the end of the file: it is truncated")
-	}
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(raw[8:8+n], &header); err != nil {
-		return nil, fail("bad header: %v", err)
-	}
-	var meta map[string]string
-	json.Unmarshal(header["__metadata__"], &meta)
+	meta := file.Metadata
 	if meta["format"] != "logitlens-tuned-lens" {
 		return nil, fail("not a tuned lens (no logitlens-tuned-lens metadata)")
 	}
@@ -271,22 +211,10 @@ func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
 			tl.Trained[strings.TrimPrefix(k, "trained_")] = v
 		}
 	}
-	body := raw[8+n:]
-	read := func(name string, size int) ([]float32, error) {
-		var info struct {
-			DType   string  `json:"dtype"`
-			Offsets []int64 `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(header[name], &info); err != nil || info.DType != "F32" || len(info.Offsets) != 2 {
-			return nil, fail("tensor %s is missing or not F32", name)
-		}
-		lo, hi := info.Offsets[0], info.Offsets[1]
-		if lo < 0 || hi > int64(len(body)) || hi-lo != int64(4*size) {
-			return nil, fail("tensor %s does not fit the file: it is damaged", name)
-		}
-		vals := make([]float32, size)
-		for i := range vals {
-			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[lo+int64(4*i):]))
+	read := func(name string, n int) ([]float32, error) {
+		vals, err := file.Float32(name, n)
+		if err != nil {
+			return nil, fail("%v", err)
 		}
 		return vals, nil
 	}
@@ -301,7 +229,7 @@ func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
 		}
 		tl.W, tl.B = append(tl.W, w), append(tl.B, b)
 	}
-	if _, ok := header["velocity.weight"]; ok {
+	if _, ok := file.Tensors["velocity.weight"]; ok {
 		if tl.velW, err = read("velocity.weight", tl.For.NLayer*tl.D*tl.D); err != nil {
 			return nil, err
 		}

@@ -1,12 +1,10 @@
 package lensnb
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,8 +13,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/logitlens-go/logitlens/gpt2"
-	"github.com/logitlens-go/logitlens/internal/atomicfile"
 	"github.com/logitlens-go/logitlens/internal/reftest"
+	"github.com/logitlens-go/logitlens/internal/stfile"
 )
 
 func tinyModel(t *testing.T) *gpt2.Model {
@@ -261,51 +259,30 @@ type named struct {
 
 func writeF32(t testing.TB, path string, meta map[string]string, ts []named) {
 	t.Helper()
-	header := map[string]any{"__metadata__": meta}
-	var off int64
+	var out []stfile.Tensor
 	for _, x := range ts {
-		header[x.name] = map[string]any{"dtype": "F32", "shape": x.dims, "data_offsets": []int64{off, off + int64(4*len(x.data))}}
-		off += int64(4 * len(x.data))
+		out = append(out, stfile.Float32(x.name, x.dims, x.data))
 	}
-	hdr, _ := json.Marshal(header)
-	for len(hdr)%8 != 0 {
-		hdr = append(hdr, ' ')
-	}
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		binary.Write(w, binary.LittleEndian, uint64(len(hdr)))
-		w.Write(hdr)
-		for _, x := range ts {
-			binary.Write(w, binary.LittleEndian, x.data)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := stfile.Write(path, out, meta); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func readF32(t *testing.T, path string) map[string][]float32 {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	f, err := stfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(raw)
-	var header map[string]struct {
-		Offsets []int64 `json:"data_offsets"`
-	}
-	json.Unmarshal(raw[8:8+n], &header)
 	out := map[string][]float32{}
-	for name, h := range header {
-		if len(h.Offsets) != 2 {
-			continue
+	for name, info := range f.Tensors {
+		n := 1
+		for _, d := range info.Shape {
+			n *= d
 		}
-		body := raw[8+int64(n)+h.Offsets[0] : 8+int64(n)+h.Offsets[1]]
-		vals := make([]float32, len(body)/4)
-		for i := range vals {
-			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
+		if out[name], err = f.Float32(name, n); err != nil {
+			t.Fatal(err)
 		}
-		out[name] = vals
 	}
 	return out
 }
