@@ -16,11 +16,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logitlens-go/logitlens/demo"
 	"github.com/logitlens-go/logitlens/internal/browsercheck"
 	"github.com/logitlens-go/logitlens/resident"
 )
 
-var update = flag.Bool("update", false, "rewrite the student notebooks from the solutions")
+var (
+	update = flag.Bool("update", false, "rewrite the student notebooks from the solutions")
+	keep   = flag.String("keep", "", "TestNotebooksExecute copies the executed notebooks (with their outputs) into this folder")
+)
 
 // Blank marks the place a student fills in.
 const Blank = "// Ваш код здесь"
@@ -397,6 +401,11 @@ func run(t testing.TB, jupyter, path, dir string, env []string) *executed {
 	if err != nil {
 		t.Fatalf("nbconvert %s: %v\n%s", name, err, tail(stderr.String(), 4000))
 	}
+	if *keep != "" {
+		if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil && os.MkdirAll(*keep, 0o755) == nil {
+			_ = os.WriteFile(filepath.Join(*keep, name), data, 0o644)
+		}
+	}
 	return &executed{name: name, nb: readNotebook(t, filepath.Join(dir, name)), elapsed: elapsed}
 }
 
@@ -496,12 +505,18 @@ func (e *executed) report(t *testing.T) {
 
 func countOf(s, sub string) int { return strings.Count(s, sub) }
 
-// TestNotebooksExecute runs every notebook headless on the tiny random-weights
-// model and checks what the cells produced; then exports the first notebook to
-// HTML and opens it in headless Chromium to see the interactive heatmap drawn.
+// TestNotebooksExecute runs every notebook headless on the demo model (a small
+// GPT-2 trained in this repository, shipped in demo/; LOGITLENS_DEMO_DIR may point
+// at another copy) and checks what the cells produced — on a trained model, so the
+// course's conclusions, the patching sweep and the tuned lens are measured for
+// real; then exports the first notebook to HTML and opens it in headless Chromium
+// to see the interactive heatmap drawn.
 func TestNotebooksExecute(t *testing.T) {
 	jupyter := needJupyter(t)
 	root := repoRoot(t)
+	if _, err := demo.Dir(); err != nil {
+		t.Fatalf("the notebooks run on the demo model, which is not there: %v", err)
+	}
 	dir := t.TempDir()
 	// The resident model server the first cell starts lives in a runtime folder
 	// of this run: one left by an earlier run would serve a model from that run's
@@ -511,10 +526,10 @@ func TestNotebooksExecute(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(resident.EnvDir, rt)
-	t.Cleanup(func() { _ = resident.Stop("tiny") })
+	t.Cleanup(func() { _ = resident.Stop("demo") })
 	env := append(os.Environ(),
-		"LOGITLENS_MODEL=tiny",
-		"LOGITLENS_CACHE="+filepath.Join(dir, "cache"), // fresh: the fixture and the remembered values are made here
+		"LOGITLENS_MODEL=demo",
+		"LOGITLENS_CACHE="+filepath.Join(dir, "cache"), // fresh: the remembered values and the translators are made here
 		"LOGITLENS_ROOT="+root,
 		"HF_HUB_OFFLINE=1",
 		resident.EnvDir+"="+rt,
@@ -528,10 +543,19 @@ func TestNotebooksExecute(t *testing.T) {
 			if n := countOf(out, "✓ Верно!"); n != 8 || strings.Contains(out, "✗ ") {
 				t.Errorf("want the 7 task checkers and the projection's to print ✓ and none ✗; got %d ✓:\n%s", n, tail(out, 3000))
 			}
-			for _, s := range []string{"вывод 1", "вывод 2", "вручную", "project совпадает с lensnb.DecodeLogits", "по косинусу"} {
+			for _, s := range []string{"вручную", "project совпадает с lensnb.DecodeLogits", "по косинусу"} {
 				if !strings.Contains(out, s) {
 					t.Errorf("no %q in the output", s)
 				}
+			}
+			// The course's two conclusions, measured on a trained model: each
+			// prints its verdict (which one it is, the model decides).
+			for _, n := range []string{"1", "2"} {
+				v := regexp.MustCompile(`→ вывод ` + n + ` (подтверждается|не подтверждается)`).FindString(out)
+				if v == "" {
+					t.Errorf("no verdict line for conclusion %s:\n%s", n, tail(out, 3000))
+				}
+				t.Logf("on the demo model: %s", v)
 			}
 			if len(e.displays("image/png")) < 1 {
 				t.Error("no static (PNG) heatmap")
@@ -569,10 +593,64 @@ func TestNotebooksExecute(t *testing.T) {
 				t.Errorf("want 2 heatmaps, got %d", e.charts())
 			}
 		},
+		"04_tuned_lens.ipynb": func(t *testing.T, e *executed) {
+			out := e.printed()
+			// Untrained (identity) translators read exactly as the logit lens.
+			if m := agree.FindStringSubmatch(out); m == nil || m[1] != m[2] || m[1] == "0" {
+				t.Errorf("identity translators: want every top-1 to agree, got %q", m)
+			}
+			for _, s := range []string{"наибольшая разница вероятностей 0\n", "ячейкам: 0\n", "линза второго результата: \"tuned\""} {
+				if !strings.Contains(out, s) {
+					t.Errorf("identity translators: no %q in the output", s)
+				}
+			}
+			if !strings.Contains(out, "шаг 10/") || !strings.Contains(out, "обучено за") {
+				t.Errorf("the training cell printed no progress:\n%s", tail(out, 3000))
+			}
+			// The held-out table: the tuned lens's KL is below the logit lens's
+			// at every intermediate state, and the same at the last one.
+			row := regexp.MustCompile(`(?m)^(эмбеддинги|блок \d+)\s+([0-9.]+)\s+([0-9.]+)\s`)
+			table := out
+			if i := strings.Index(table, "отложенный текст:"); i >= 0 {
+				table = table[i:]
+			}
+			if i := strings.Index(table, "KL настроенной линзы ниже"); i >= 0 {
+				table = table[:i]
+			}
+			rows := row.FindAllStringSubmatch(table, -1)
+			if len(rows) < 3 {
+				t.Fatalf("no per-state KL table:\n%s", tail(out, 3000))
+			}
+			var kls []string
+			for i, r := range rows[:len(rows)-1] {
+				logit, _ := strconv.ParseFloat(r[2], 64)
+				tuned, _ := strconv.ParseFloat(r[3], 64)
+				kls = append(kls, fmt.Sprintf("%s %s→%s", r[1], r[2], r[3]))
+				if !(tuned < logit) {
+					t.Errorf("row %d (%s): tuned KL %g is not below the logit lens's %g", i, r[1], tuned, logit)
+				}
+			}
+			if last := rows[len(rows)-1]; last[2] != last[3] {
+				t.Errorf("the last state reads the same through both lenses, got %s and %s", last[2], last[3])
+			}
+			t.Logf("held-out KL, logit → tuned: %s", strings.Join(kls, ", "))
+			if !strings.Contains(out, "промежуточных состояний (на всех)") {
+				t.Error("the table's verdict line is missing or not «на всех»")
+			}
+			if e.charts() < 4 {
+				t.Errorf("want 2 line charts and 2 heatmaps, got %d charts", e.charts())
+			}
+			if html := strings.Join(e.displays("text/html"), ""); !strings.Contains(html, "Настроенная линза") || !strings.Contains(html, "flex-wrap") {
+				t.Error("no tuned-lens heatmap next to the logit lens's")
+			}
+		},
 		"03_beyond.ipynb": func(t *testing.T, e *executed) {
 			out := e.printed()
-			if countOf(out, "KL(испорченный ‖ чистый)") != 1 || !strings.Contains(out, "сменился на внимании") {
+			if countOf(out, "KL(испорченный ‖ чистый)") != 2 || !strings.Contains(out, "сменился на внимании") {
 				t.Errorf("patching or sub-layer output missing:\n%s", tail(out, 3000))
+			}
+			if !strings.Contains(out, "последняя позиция (\"") {
+				t.Error("the sweep on the pair that matters to the model printed no table")
 			}
 			if !strings.Contains(out, "GPU-бэкенда нет") && e.charts() < 4 {
 				t.Error("the GPU cell neither skipped nor drew")
@@ -630,13 +708,16 @@ func TestNotebooksExecute(t *testing.T) {
 			if check := checks[name]; check != nil {
 				check(t, e)
 			}
+			if out := e.printed(); strings.Contains(out, "случайные веса") || strings.Contains(out, "Веса случайные") {
+				t.Errorf("%s ran on a random-weights model, not on the demo model", name)
+			}
 			// The charts and tables speak Russian (display.SetLanguage in the
 			// notebooks' init_language); phrases, since a token can be any word.
 			if student && len(e.displays("text/html")) == 0 {
 				t.Error("no HTML output")
 			}
 			html := strings.Join(e.displays("text/html"), "")
-			for _, en := range []string{"Logit lens", "rows: states", "probability of the", "Model summary", "Direct logit attribution", "Activation patching"} {
+			for _, en := range []string{"Logit lens", "Tuned lens", "rows: states", "probability of the", "Model summary", "Direct logit attribution", "Activation patching"} {
 				if strings.Contains(html, en) {
 					t.Errorf("an HTML output speaks English: %q", en)
 				}
