@@ -12,10 +12,16 @@
 //     final LayerNorm, and why the two lenses disagree (ln_f, positions versus
 //     generated tokens, the Cyrillic «А»), with a cell that makes them agree.
 //   - 03_beyond.ipynb — entropy, KL and rank per layer; resid_mid versus
-//     resid_post; activation patching; a larger GPT-2 when a GPU backend is there.
+//     resid_post; activation patching; direct logit attribution; a larger GPT-2
+//     when a GPU backend is there.
+//   - 04_tuned_lens.ipynb — the tuned lens (Belrose et al. 2023): identity
+//     translators read as the logit lens; translators trained on the corpus for the
+//     loaded model; per-state KL and perplexity of both lenses on held-out text, as
+//     a table and a chart; both lenses side by side on a phrase.
 //
 // `make notebook` installs Jupyter and GoNB (scripts/install-jupyter.sh) and opens
 // Jupyter here. Each notebook's first code cell points GoNB at this checkout with a
 // go.work (the parent folder, or $LOGITLENS_ROOT). The tests execute every notebook
-// headless with nbconvert on a random-weights model (LOGITLENS_MODEL=tiny).
+// headless with nbconvert on the demo model (LOGITLENS_MODEL=demo), so that the
+// conclusions they measure are measured on a trained model.
 package notebooks

@@ -30,7 +30,7 @@ var (
 const Blank = "// Ваш код здесь"
 
 // solutions are the course notebooks; each one with blanks gets a _student twin.
-var solutions = []string{"01_logit_lens_by_hand.ipynb", "02_tracing.ipynb", "03_beyond.ipynb"}
+var solutions = []string{"01_logit_lens_by_hand.ipynb", "02_tracing.ipynb", "03_beyond.ipynb", "04_tuned_lens.ipynb"}
 
 // ---------------------------------------------------------------------------
 // Notebook files: nbformat 4 JSON, handled as generic maps so that nothing is lost.
