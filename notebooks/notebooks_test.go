@@ -525,11 +525,21 @@ func TestNotebooksExecute(t *testing.T) {
 	if err := os.Mkdir(rt, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// The cache is part of a server's key (resident.Stop finds the server by the
+	// same environment the cells had), so this process sets it too.
+	cache := filepath.Join(dir, "cache") // fresh: the remembered values and the translators are made here
 	t.Setenv(resident.EnvDir, rt)
-	t.Cleanup(func() { _ = resident.Stop("demo") })
+	t.Setenv("LOGITLENS_CACHE", cache)
+	t.Cleanup(func() {
+		pid := resident.ServerPID("demo")
+		if err := resident.Stop("demo"); err != nil {
+			t.Logf("stopping the resident server: %v", err)
+		}
+		t.Logf("stopped the resident server (pid %d; 0: none was running)", pid)
+	})
 	env := append(os.Environ(),
 		"LOGITLENS_MODEL=demo",
-		"LOGITLENS_CACHE="+filepath.Join(dir, "cache"), // fresh: the remembered values and the translators are made here
+		"LOGITLENS_CACHE="+cache,
 		"LOGITLENS_ROOT="+root,
 		"HF_HUB_OFFLINE=1",
 		resident.EnvDir+"="+rt,
