@@ -29,7 +29,8 @@ func TestOtherProtocolIsRefusedClearly(t *testing.T) {
 			gob.NewEncoder(conn).Encode(helloReply{Protocol: Protocol + 1})
 		}, "speaks protocol 2 and this program protocol 1"},
 		{"not a server of ours", func(conn net.Conn) {
-			conn.Read(make([]byte, 4096)) // the client's hello, then an answer that is not gob
+			var h hello
+			gob.NewDecoder(conn).Decode(&h) // the client's whole hello, then an answer that is not gob
 			conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 		}, "not as a logitlens resident server"},
 	} {
