@@ -8,7 +8,6 @@ package gpt2
 // very code that answers it in-process, with the same results and errors.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -116,18 +115,18 @@ func init() {
 // own encoding of a []float32 goes value by value, several times slower for the
 // megabytes a lens or a weight matrix holds.
 func (a *Array) GobEncode() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(8 + 8*len(a.Shape) + 4*len(a.Data))
-	binary.Write(&buf, binary.LittleEndian, uint64(len(a.Shape)))
+	out := make([]byte, 8+8*len(a.Shape)+4*len(a.Data)) // one allocation: it may be the whole lm_head
+	binary.LittleEndian.PutUint64(out, uint64(len(a.Shape)))
+	at := 8
 	for _, d := range a.Shape {
-		binary.Write(&buf, binary.LittleEndian, int64(d))
+		binary.LittleEndian.PutUint64(out[at:], uint64(d))
+		at += 8
 	}
-	raw := make([]byte, 4*len(a.Data))
-	for i, v := range a.Data {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	for _, v := range a.Data {
+		binary.LittleEndian.PutUint32(out[at:], math.Float32bits(v))
+		at += 4
 	}
-	buf.Write(raw)
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 // GobDecode reads what GobEncode wrote.

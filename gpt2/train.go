@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -69,15 +70,11 @@ func NewRandom(cfg *Config, tok *Tokenizer, seed uint64) (*Model, error) {
 }
 
 func isGain(name string) bool {
-	return hasSuffix(name, "ln_1.weight") || hasSuffix(name, "ln_2.weight") || name == "ln_f.weight"
+	return strings.HasSuffix(name, "ln_1.weight") || strings.HasSuffix(name, "ln_2.weight") || name == "ln_f.weight"
 }
 
 func isResidualProjection(name string) bool {
-	return hasSuffix(name, "attn.c_proj.weight") || hasSuffix(name, "mlp.c_proj.weight")
-}
-
-func hasSuffix(s, suffix string) bool {
-	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+	return strings.HasSuffix(name, "attn.c_proj.weight") || strings.HasSuffix(name, "mlp.c_proj.weight")
 }
 
 // TrainOptions sets up a Trainer. Zero fields take the defaults of
@@ -226,22 +223,31 @@ type gradientsOptimizer interface {
 func (c clippedOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 	grads := scope.BuildTrainableVariablesGradientsGraph(loss)
 	if c.maxNorm > 0 {
-		var sum *Node
-		for _, gr := range grads {
-			s := ReduceAllSum(Square(gr))
-			if sum == nil {
-				sum = s
-			} else {
-				sum = Add(sum, s)
-			}
-		}
-		norm := Sqrt(sum)
-		scale := Min(OnesLike(norm), MulScalar(Reciprocal(AddScalar(norm, 1e-6)), c.maxNorm))
-		for i := range grads {
-			grads[i] = Mul(grads[i], scale)
-		}
+		grads = ClipByGlobalNorm(grads, c.maxNorm)
 	}
 	c.inner.UpdateGraphWithGradients(scope, grads, loss.DType())
+}
+
+// ClipByGlobalNorm scales grads down together when their global L2 norm exceeds
+// maxNorm (PyTorch's clip_grad_norm_): each times min(1, maxNorm/(‖grads‖+1e-6)).
+// GoMLX's optimisers clip each value, not the norm of the whole gradient.
+func ClipByGlobalNorm(grads []*Node, maxNorm float64) []*Node {
+	var sum *Node
+	for _, gr := range grads {
+		s := ReduceAllSum(Square(gr))
+		if sum == nil {
+			sum = s
+		} else {
+			sum = Add(sum, s)
+		}
+	}
+	norm := Sqrt(sum)
+	scale := Min(OnesLike(norm), MulScalar(Reciprocal(AddScalar(norm, 1e-6)), maxNorm))
+	out := make([]*Node, len(grads))
+	for i, gr := range grads {
+		out[i] = Mul(gr, scale)
+	}
+	return out
 }
 
 func (c clippedOptimizer) Clear(scope *model.Scope) error { return c.inner.Clear(scope) }
@@ -277,19 +283,36 @@ func (t *Trainer) batchTensor(rows [][]int) (*tensors.Tensor, error) {
 		return nil, fmt.Errorf("train: got %d rows, the trainer was set up for batches of %d", len(rows), t.opts.Batch)
 	}
 	width := t.opts.SeqLen + 1
-	flat := make([]int32, 0, len(rows)*width)
+	if err := checkRows(t.m.Config, rows, width); err != nil {
+		return nil, fmt.Errorf("train: %w; each row needs seq_len+1 = %d tokens", err, width)
+	}
+	return packRows(rows, width), nil
+}
+
+// checkRows checks that every row has width tokens, each in the vocabulary.
+func checkRows(cfg *Config, rows [][]int, width int) error {
 	for i, r := range rows {
 		if len(r) != width {
-			return nil, fmt.Errorf("train: row %d has %d tokens; each row needs seq_len+1 = %d", i, len(r), width)
+			return fmt.Errorf("row %d has %d tokens, not %d", i, len(r), width)
 		}
 		for j, id := range r {
-			if id < 0 || id >= t.m.Config.VocabSize {
-				return nil, fmt.Errorf("train: row %d, token %d: id %d is outside the vocabulary [0,%d)", i, j, id, t.m.Config.VocabSize)
+			if id < 0 || id >= cfg.VocabSize {
+				return fmt.Errorf("row %d, token %d: id %d is outside the vocabulary [0,%d)", i, j, id, cfg.VocabSize)
 			}
+		}
+	}
+	return nil
+}
+
+// packRows lays checked rows out as an int32 [len(rows), width] tensor.
+func packRows(rows [][]int, width int) *tensors.Tensor {
+	flat := make([]int32, 0, len(rows)*width)
+	for _, r := range rows {
+		for _, id := range r {
 			flat = append(flat, int32(id))
 		}
 	}
-	return tensors.FromFlatDataAndDimensions(flat, len(rows), width), nil
+	return tensors.FromFlatDataAndDimensions(flat, len(rows), width)
 }
 
 // StepsDone is the number of optimisation steps taken so far, restored ones
@@ -323,17 +346,8 @@ func (m *Model) Loss(rows [][]int) (float64, error) {
 	if width < 2 || width > m.Config.NPositions+1 {
 		return 0, fmt.Errorf("loss: rows must hold 2..n_positions+1 = %d tokens, got %d", m.Config.NPositions+1, width)
 	}
-	flat := make([]int32, 0, len(rows)*width)
-	for i, r := range rows {
-		if len(r) != width {
-			return 0, fmt.Errorf("loss: row %d has %d tokens, row 0 has %d: all rows must have one length", i, len(r), width)
-		}
-		for j, id := range r {
-			if id < 0 || id >= m.Config.VocabSize {
-				return 0, fmt.Errorf("loss: row %d, token %d: id %d is outside the vocabulary [0,%d)", i, j, id, m.Config.VocabSize)
-			}
-			flat = append(flat, int32(id))
-		}
+	if err := checkRows(m.Config, rows, width); err != nil {
+		return 0, fmt.Errorf("loss: %w (all rows must have one length)", err)
 	}
 	key := fmt.Sprintf("loss:%dx%d", len(rows), width)
 	e, err := m.exec(key, func(scope *model.Scope, in []*Node) []*Node {
@@ -342,7 +356,7 @@ func (m *Model) Loss(rows [][]int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	out, err := e.Exec(tensors.FromFlatDataAndDimensions(flat, len(rows), width))
+	out, err := e.Exec(packRows(rows, width))
 	if err != nil {
 		return 0, fmt.Errorf("loss: %w", err)
 	}

@@ -47,11 +47,8 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compare: side %c: %w", 'A'+i, err)
 		}
-		states[i] = gatherStates(run, specs[i])
-		if side.Opts.Tuned != nil {
-			if states[i], err = side.Opts.Tuned.translate(cfg, specs[i], states[i]); err != nil {
-				return nil, err
-			}
+		if states[i], err = side.Opts.Tuned.translate(cfg, specs[i], gatherStates(run, specs[i])); err != nil {
+			return nil, err
 		}
 	}
 	if len(specs[0]) != len(specs[1]) {

@@ -225,11 +225,9 @@ func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error
 	out := make([]*Result, len(prompts))
 	for b, run := range runs {
 		ids := run.IDs
-		states := gatherStates(run, specs)
-		if opts.Tuned != nil {
-			if states, err = opts.Tuned.translate(cfg, specs, states); err != nil {
-				return nil, err
-			}
+		states, err := opts.Tuned.translate(cfg, specs, gatherStates(run, specs))
+		if err != nil {
+			return nil, err
 		}
 		next := make([]int, len(ids))
 		for t := range ids {
@@ -301,11 +299,9 @@ func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result,
 		next[j] = step.Token
 		r.Columns = append(r.Columns, Column{ID: step.Token, Token: m.Tokenizer.TokenText(step.Token), Position: step.Positions[last], NextID: step.Token, NextToken: m.Tokenizer.TokenText(step.Token)})
 	}
-	var err error
-	if opts.Tuned != nil {
-		if states, err = opts.Tuned.translate(cfg, specs, states); err != nil {
-			return nil, err
-		}
+	states, err := opts.Tuned.translate(cfg, specs, states)
+	if err != nil {
+		return nil, err
 	}
 	if r.Cells, err = decode(m, opts, states, next); err != nil {
 		return nil, err

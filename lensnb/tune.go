@@ -239,13 +239,11 @@ func (t *tuner) updateGraph(scope *model.Scope, loss, lr *Node) {
 	store := scope.Store()
 	params := []*model.Variable{store.GetVariable(tunePathW), store.GetVariable(tunePathB)}
 	vels := []*model.Variable{store.GetVariable(tunePathVW), store.GetVariable(tunePathVB)}
-	grads := Gradient(loss, params[0].NodeValue(g), params[1].NodeValue(g))
-	norm := Sqrt(Add(ReduceAllSum(Square(grads[0])), ReduceAllSum(Square(grads[1]))))
-	scale := Min(OnesLike(norm), MulScalar(Reciprocal(AddScalar(norm, 1e-6)), t.opts.ClipNorm))
+	grads := gpt2.ClipByGlobalNorm(Gradient(loss, params[0].NodeValue(g), params[1].NodeValue(g)), t.opts.ClipNorm)
 	mu := t.opts.Momentum
 	for i, p := range params {
 		theta := p.NodeValue(g)
-		gr := Add(Mul(grads[i], scale), MulScalar(theta, t.opts.WeightDecay))
+		gr := Add(grads[i], MulScalar(theta, t.opts.WeightDecay))
 		v := Add(MulScalar(vels[i].NodeValue(g), mu), gr)
 		vels[i].SetNodeValue(v)
 		p.SetNodeValue(Sub(theta, Mul(lr, Add(gr, MulScalar(v, mu)))))
@@ -359,19 +357,26 @@ func trainTunedLensUntil(m *gpt2.Model, ids []int, opts TuneOptions, stopAt int)
 			return nil, nil, fmt.Errorf("tune: token %d: id %d is outside the vocabulary", i, id)
 		}
 	}
-	tl, err := NewTunedLens(m)
-	if err != nil {
-		return nil, nil, err
-	}
+	// A checkpoint, when there is one, else identity translators (either way the
+	// model's weights are hashed once, to stamp the translators).
+	var tl *TunedLens
 	start := 0
 	if opts.Checkpoint != "" {
-		if prev, err := LoadTunedLens(m, opts.Checkpoint); err == nil {
+		prev, err := LoadTunedLens(m, opts.Checkpoint)
+		switch {
+		case err == nil:
 			if prev.Trained["settings"] != opts.fingerprint() {
 				return nil, nil, fmt.Errorf("tune: %s holds translators trained with other settings (%s); use another folder or the same settings to resume", opts.Checkpoint, prev.Trained["settings"])
 			}
 			tl = prev
 			start, _ = strconv.Atoi(prev.Trained["step"])
-		} else if !errors.Is(err, os.ErrNotExist) {
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, nil, err
+		}
+	}
+	if tl == nil {
+		var err error
+		if tl, err = NewTunedLens(m); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -451,7 +456,6 @@ func CompareLenses(m *gpt2.Model, tl *TunedLens, rows [][]int) ([]LayerQuality, 
 		return nil, errors.New("compare lenses: no text")
 	}
 	var out []LayerQuality
-	var n []float64
 	for pass, opt := range []Options{{}, {Tuned: tl}} {
 		res, err := PromptBatch(m, rows, opt)
 		if err != nil {
@@ -459,7 +463,6 @@ func CompareLenses(m *gpt2.Model, tl *TunedLens, rows [][]int) ([]LayerQuality, 
 		}
 		if out == nil {
 			out = make([]LayerQuality, len(res[0].States))
-			n = make([]float64, len(out))
 			for s, name := range res[0].States {
 				out[s].State = name
 			}
@@ -481,7 +484,6 @@ func CompareLenses(m *gpt2.Model, tl *TunedLens, rows [][]int) ([]LayerQuality, 
 		for s := range out {
 			if pass == 0 {
 				out[s].LogitKL, out[s].LogitPerplexity = kl[s]/cnt[s], math.Exp(ce[s]/cnt[s])
-				n[s] = cnt[s]
 			} else {
 				out[s].TunedKL, out[s].TunedPerplexity = kl[s]/cnt[s], math.Exp(ce[s]/cnt[s])
 			}

@@ -124,8 +124,11 @@ func translatorOf(cfg *gpt2.Config, name string) (int, error) {
 }
 
 // translate applies the translators to states [state][column][d] (new slices;
-// the inputs are not changed).
+// the inputs are not changed). A nil tl is the logit lens: states as they are.
 func (tl *TunedLens) translate(cfg *gpt2.Config, specs []stateSpec, states [][][]float32) ([][][]float32, error) {
+	if tl == nil {
+		return states, nil
+	}
 	out := make([][][]float32, len(states))
 	d := tl.D
 	for s, spec := range specs {
@@ -243,7 +246,7 @@ func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
 	return tl, nil
 }
 
-// hashFloats is a short content hash of translators (for tests and logs).
+// hash is a short content hash of translators (for tests and logs).
 func (tl *TunedLens) hash() string {
 	h := sha256.New()
 	for i := range tl.W {

@@ -225,7 +225,7 @@ func (c *client) connect() (helloReply, error) {
 }
 
 func isProtocolError(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "speaks protocol") || errors.Is(err, errNotServer))
+	return errors.Is(err, errOtherVersion) || errors.Is(err, errNotServer)
 }
 
 func lockFile(path string) (func(), error) {

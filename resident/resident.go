@@ -172,9 +172,12 @@ func decode(data []byte, v any) error {
 	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
 
+// errOtherVersion marks a peer of another protocol version.
+var errOtherVersion = errors.New("another version of logitlens")
+
 // versionError is a peer of another protocol version.
 func versionError(theirs int, where string) error {
-	return fmt.Errorf("resident: the server at %s speaks protocol %d and this program protocol %d (different versions of logitlens): stop it (lensnb.StopResident, or kill its process) or set %s=0", where, theirs, Protocol, EnvDisable)
+	return fmt.Errorf("resident: the server at %s speaks protocol %d and this program protocol %d (%w): stop it (lensnb.StopResident, or kill its process) or set %s=0", where, theirs, Protocol, errOtherVersion, EnvDisable)
 }
 
 var errNotServer = errors.New("resident: the socket answered, but not as a logitlens resident server")
