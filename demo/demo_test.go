@@ -16,6 +16,7 @@ import (
 	"github.com/logitlens-go/logitlens/demo"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // valEvery is cmd/train's default split: every 20th document is validation text.
@@ -172,7 +173,7 @@ func TestDemoContinuesInEnglish(t *testing.T) {
 	m, _ := setup(t)
 	for _, p := range []string{"The United States", "The President said that", "In the year", "Are cats good?"} {
 		ids, _ := m.Tokenizer.Encode(p)
-		gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxNewTokens: 12, NoHiddenStates: true})
+		gen, err := m.Generate(ids, lm.GenerateOptions{MaxNewTokens: 12, NoHiddenStates: true})
 		if err != nil {
 			t.Fatal(err)
 		}

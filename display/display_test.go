@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func TestVisibleToken(t *testing.T) {
@@ -411,17 +411,17 @@ func TestTables(t *testing.T) {
 	if strings.Count(h, "<tr>") != 1+5 {
 		t.Errorf("want a header and 5 rows:\n%s", h)
 	}
-	s := gpt2.NewSummary(&gpt2.Config{NLayer: 2, NHead: 2, NEmbd: 8, NPositions: 16, VocabSize: 50}, 4)
+	s := lm.NewSummary(&lm.Config{NLayer: 2, NHead: 2, NEmbd: 8, NPositions: 16, VocabSize: 50}, 4)
 	h, err = SummaryTable(s).HTML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"GPT2LMHeadModel", "h.1 (GPT2Block)", "[1, 4, 8]", gpt2.Thousands(s.TotalParams), gpt2.Thousands(s.UniqueParams), "padding-left:58px"} {
+	for _, want := range []string{"GPT2LMHeadModel", "h.1 (GPT2Block)", "[1, 4, 8]", lm.Thousands(s.TotalParams), lm.Thousands(s.UniqueParams), "padding-left:58px"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("summary table lacks %q", want)
 		}
 	}
-	if gpt2.Thousands(124439808) != "124,439,808" || gpt2.Thousands(-1000) != "-1,000" || gpt2.Thousands(999) != "999" {
+	if lm.Thousands(124439808) != "124,439,808" || lm.Thousands(-1000) != "-1,000" || lm.Thousands(999) != "999" {
 		t.Error("thousands")
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/logitlens-go/logitlens/display"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // exampleResult is a tiny hand-made lens result: "The cat sat" through the
@@ -137,7 +137,7 @@ func ExampleTopKTable() {
 
 // The model card (gpt2.Model.Summary) as an HTML table.
 func ExampleSummaryTable() {
-	s := gpt2.NewSummary(&gpt2.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257}, 4)
+	s := lm.NewSummary(&lm.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257}, 4)
 	t := display.SummaryTable(s)
 	fmt.Println(t.Footer)
 	// Output:

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // inLanguage runs f with the package language set to l, then restores it.
@@ -67,7 +67,7 @@ func everyFragment(t *testing.T) string {
 	a := SampleAttribution(3, 2, 4, true, 12)
 	p := &lensnb.Patching{Tokens: []string{"Are", " cats", HostileToken}, Hook: "resid_post",
 		Metric: "KL share: 1 − KL(corrupted ‖ patched) / KL(corrupted ‖ clean)", Values: [][]float64{{0, 0.2, 0.9}, {0, 0.1, 1}}}
-	s := gpt2.NewSummary(&gpt2.Config{NLayer: 2, NHead: 2, NEmbd: 8, NPositions: 16, VocabSize: 50}, 4)
+	s := lm.NewSummary(&lm.Config{NLayer: 2, NHead: 2, NEmbd: 8, NPositions: 16, VocabSize: 50}, 4)
 	frags := []Fragment{
 		Heatmap(r, HeatmapOptions{}), Heatmap(gen, HeatmapOptions{Metric: lensnb.MetricKL}), Heatmap(mid, HeatmapOptions{}),
 		Lines(r, LinesOptions{}), TopKTable(r, 4, 1), SummaryTable(s),

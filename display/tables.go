@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Table is a simple HTML table; every string is escaped when rendered.
@@ -98,7 +98,7 @@ func (t *Table) HTML() (string, error) {
 // SummaryTable renders a torchinfo-style model card (gpt2.Model.Summary) as an
 // HTML table: module (indented by depth), output shape and parameters, with the
 // totals and the tied-weights note underneath.
-func SummaryTable(s *gpt2.Summary) *Table {
+func SummaryTable(s *lm.Summary) *Table {
 	t := &Table{
 		Caption: tr("Model summary", "Карточка модели"),
 		Header:  []string{tr("Layer (type)", "Модуль (тип)"), tr("Output shape", "Форма выхода"), tr("Param #", "Параметров")},
@@ -110,16 +110,16 @@ func SummaryTable(s *gpt2.Summary) *Table {
 		return t
 	}
 	for _, r := range s.Rows {
-		t.Rows = append(t.Rows, []string{r.Module, r.Output, gpt2.Thousands(r.Params)})
+		t.Rows = append(t.Rows, []string{r.Module, r.Output, lm.Thousands(r.Params)})
 		t.Indent = append(t.Indent, r.Depth)
 	}
 	t.Footer = [][]string{
-		{tr("Total params (torchinfo count)", "Всего параметров (по счёту torchinfo)"), "", gpt2.Thousands(s.TotalParams)},
-		{tr("Unique params", "Уникальных параметров"), "", gpt2.Thousands(s.UniqueParams)},
+		{tr("Total params (torchinfo count)", "Всего параметров (по счёту torchinfo)"), "", lm.Thousands(s.TotalParams)},
+		{tr("Unique params", "Уникальных параметров"), "", lm.Thousands(s.UniqueParams)},
 	}
 	t.Note = fmt.Sprintf(tr("lm_head shares its %s weights with wte, so torchinfo counts them twice. Transformer blocks: %d. Outputs (vocabulary): %d.",
 		"lm_head и wte — одна матрица (%s весов), и torchinfo считает её дважды. Блоков трансформера: %d. Выходов (размер словаря): %d."),
-		gpt2.Thousands(s.TiedParams), s.Blocks, s.Outputs)
+		lm.Thousands(s.TiedParams), s.Blocks, s.Outputs)
 	return t
 }
 

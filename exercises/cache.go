@@ -13,6 +13,7 @@ import (
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // cacheVersion is part of every key: change it when what the notebooks remember
@@ -91,12 +92,12 @@ func rememberPath(m *gpt2.Model, key string) (string, error) {
 // Prompt greedily to MaxLength tokens (MinLength too, so it cannot stop early),
 // keeping every step's hidden states. Notebooks call it after the cell where the
 // student runs m.Generate themselves, so that later cells do not generate again.
-func CourseGeneration(m *gpt2.Model) (*gpt2.Generation, error) {
+func CourseGeneration(m *gpt2.Model) (*lm.Generation, error) {
 	return GenerationOf(m, Prompt, MaxLength)
 }
 
 // GenerationOf is CourseGeneration for any prompt and total length.
-func GenerationOf(m *gpt2.Model, prompt string, maxLength int) (*gpt2.Generation, error) {
+func GenerationOf(m *gpt2.Model, prompt string, maxLength int) (*lm.Generation, error) {
 	if m == nil {
 		return nil, fmt.Errorf("generation: no model")
 	}
@@ -105,8 +106,8 @@ func GenerationOf(m *gpt2.Model, prompt string, maxLength int) (*gpt2.Generation
 		return nil, err
 	}
 	key := fmt.Sprintf("generate:%v:max=%d:min=%d", ids, maxLength, maxLength)
-	return Remember(m, key, func() (*gpt2.Generation, error) {
-		return m.Generate(ids, gpt2.GenerateOptions{MaxLength: maxLength, MinLength: maxLength})
+	return Remember(m, key, func() (*lm.Generation, error) {
+		return m.Generate(ids, lm.GenerateOptions{MaxLength: maxLength, MinLength: maxLength})
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Readback is what the state right after the embeddings, wte[token] + wpe[pos],
@@ -45,11 +46,11 @@ func Readbacks(m *gpt2.Model, ids []int) ([]Readback, error) {
 	if err != nil {
 		return nil, err
 	}
-	run, err := m.Run(ids, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: []string{gpt2.BlockHook(0, "hook_resid_pre")}})
+	run, err := m.Run(ids, lm.RunOptions{Logits: lm.LogitsNone, Keep: []string{lm.BlockHook(0, "hook_resid_pre")}})
 	if err != nil {
 		return nil, err
 	}
-	state := run.Hooks[gpt2.BlockHook(0, "hook_resid_pre")]
+	state := run.Hooks[lm.BlockHook(0, "hook_resid_pre")]
 	vocab, d := W.Shape[0], W.Shape[1]
 	rowNorm := make([]float64, vocab)
 	for v := range vocab {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/logitlens-go/logitlens/exercises"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // The notebooks take their model from LOGITLENS_MODEL; "tiny" is a random-weights
@@ -40,7 +40,7 @@ func ExampleTask2() {
 func ExampleTask7() {
 	m := exercises.Must(exercises.LoadModelFrom("tiny"))
 	ids := exercises.Must(m.Tokenizer.Encode(exercises.Prompt))
-	gen := exercises.Must(m.Generate(ids, gpt2.GenerateOptions{MaxLength: exercises.MaxLength, MinLength: exercises.MaxLength}))
+	gen := exercises.Must(m.Generate(ids, lm.GenerateOptions{MaxLength: exercises.MaxLength, MinLength: exercises.MaxLength}))
 	exercises.Task5(len(gen.Generated()), gen)
 	exercises.Task6(len(gen.Sequence), gen)
 	exercises.Task7(len(gen.Steps)*len(gen.Steps[0].HiddenStates), gen)

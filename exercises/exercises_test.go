@@ -16,6 +16,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 	"github.com/logitlens-go/logitlens/resident"
 )
 
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 }
 
 // tiny loads the tiny random-weights model and the course's generation on it.
-func tiny(t *testing.T) (*gpt2.Model, *gpt2.Generation) {
+func tiny(t *testing.T) (*gpt2.Model, *lm.Generation) {
 	t.Helper()
 	m, err := LoadModelFrom("tiny")
 	if err != nil {
@@ -55,7 +56,7 @@ func tiny(t *testing.T) (*gpt2.Model, *gpt2.Generation) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxLength: MaxLength, MinLength: MaxLength})
+	gen, err := m.Generate(ids, lm.GenerateOptions{MaxLength: MaxLength, MinLength: MaxLength})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestCheckers(t *testing.T) {
 	steps, perStep := len(gen.Steps), len(gen.Steps[0].HiddenStates)
 	type checker func(answer int) bool
 	onModel := func(f func(int, *gpt2.Model) bool) checker { return func(a int) bool { return f(a, m) } }
-	onGen := func(f func(int, *gpt2.Generation) bool) checker { return func(a int) bool { return f(a, gen) } }
+	onGen := func(f func(int, *lm.Generation) bool) checker { return func(a int) bool { return f(a, gen) } }
 
 	tests := []struct {
 		name  string
@@ -125,7 +126,7 @@ func TestCheckers(t *testing.T) {
 				if !strings.Contains(out, "неверен, он "+side+" правильного") {
 					t.Errorf("wrong answer %d: the verdict does not say it is %s than the right one: %q", wrong, side, out)
 				}
-				if answer.MatchString(out) || strings.Contains(out, gpt2.Thousands(tc.want)) && tc.want >= 1000 {
+				if answer.MatchString(out) || strings.Contains(out, lm.Thousands(tc.want)) && tc.want >= 1000 {
 					t.Errorf("wrong answer %d: the hint gives the answer %d away: %q", wrong, tc.want, out)
 				}
 			}
@@ -151,7 +152,7 @@ func TestCheckersNil(t *testing.T) {
 
 func TestTask7NoHiddenStates(t *testing.T) {
 	m, _ := tiny(t)
-	gen, err := m.Generate([]int{1, 2}, gpt2.GenerateOptions{MaxNewTokens: 3, NoHiddenStates: true})
+	gen, err := m.Generate([]int{1, 2}, lm.GenerateOptions{MaxNewTokens: 3, NoHiddenStates: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +380,7 @@ func TestLargeModel(t *testing.T) {
 
 // paramsByFormula is torchinfo's count for a config, written out once more
 // here: GPT-2 small's 163,037,184 is 2·V·d + P·d + L·(12d² + 13d) + 2d.
-func paramsByFormula(c *gpt2.Config) int {
+func paramsByFormula(c *lm.Config) int {
 	V, P, L, d := c.VocabSize, c.NPositions, c.NLayer, c.NEmbd
 	return 2*V*d + P*d + L*(12*d*d+13*d) + 2*d
 }
@@ -413,23 +414,23 @@ func TestTask2Independent(t *testing.T) {
 		}
 	}
 	// Configs not loaded here: the card's own count and the checker's agree too.
-	for _, c := range []*gpt2.Config{
+	for _, c := range []*lm.Config{
 		{NLayer: 12, NHead: 4, NEmbd: 128, NPositions: 1024, VocabSize: 50257},
 		{NLayer: 6, NHead: 6, NEmbd: 192, NPositions: 256, VocabSize: 50257},
 		{NLayer: 48, NHead: 25, NEmbd: 1600, NPositions: 1024, VocabSize: 50257},
 	} {
-		if u, tied := paramCount(c); u+tied != gpt2.NewSummary(c, 4).TotalParams || u+tied != paramsByFormula(c) {
-			t.Errorf("%+v: checker %d, card %d, formula %d", c, u+tied, gpt2.NewSummary(c, 4).TotalParams, paramsByFormula(c))
+		if u, tied := paramCount(c); u+tied != lm.NewSummary(c, 4).TotalParams || u+tied != paramsByFormula(c) {
+			t.Errorf("%+v: checker %d, card %d, formula %d", c, u+tied, lm.NewSummary(c, 4).TotalParams, paramsByFormula(c))
 		}
 	}
-	gpt2Small := &gpt2.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257}
-	if u, tied := paramCount(gpt2Small); u+tied != 163_037_184 || u != 124_439_808 || gpt2.NewSummary(gpt2Small, 4).TotalParams != u+tied {
-		t.Errorf("GPT-2 small: %d + %d, card %d, want the course's 163,037,184 (124,439,808 unique)", u, tied, gpt2.NewSummary(gpt2Small, 4).TotalParams)
+	gpt2Small := &lm.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257}
+	if u, tied := paramCount(gpt2Small); u+tied != 163_037_184 || u != 124_439_808 || lm.NewSummary(gpt2Small, 4).TotalParams != u+tied {
+		t.Errorf("GPT-2 small: %d + %d, card %d, want the course's 163,037,184 (124,439,808 unique)", u, tied, lm.NewSummary(gpt2Small, 4).TotalParams)
 	}
 }
 
 // Ways to write the projection and argmax, right and wrong.
-func projectF32(W *gpt2.Array, h []float32) []float32 {
+func projectF32(W *lm.Array, h []float32) []float32 {
 	d := W.Shape[1]
 	logits := make([]float32, W.Shape[0])
 	for v := range logits {
@@ -443,7 +444,7 @@ func projectF32(W *gpt2.Array, h []float32) []float32 {
 }
 
 // projectF64Backwards sums in float64, from the last component to the first.
-func projectF64Backwards(W *gpt2.Array, h []float32) []float32 {
+func projectF64Backwards(W *lm.Array, h []float32) []float32 {
 	d := W.Shape[1]
 	logits := make([]float32, W.Shape[0])
 	for v := range logits {
@@ -495,7 +496,7 @@ func TestCheckProjection(t *testing.T) {
 	}
 
 	// The student notebook's skeleton: project returns zeros, argmax 0.
-	zeros := func(W *gpt2.Array, h []float32) []float32 { return make([]float32, W.Shape[0]) }
+	zeros := func(W *lm.Array, h []float32) []float32 { return make([]float32, W.Shape[0]) }
 	zeroArg := func(xs []float32) int { return 0 }
 	// argmax that starts from the value 0: wrong on negative vectors.
 	zeroInit := func(xs []float32) int {
@@ -508,7 +509,7 @@ func TestCheckProjection(t *testing.T) {
 		return best
 	}
 	// Reading W column by column.
-	columns := func(W *gpt2.Array, h []float32) []float32 {
+	columns := func(W *lm.Array, h []float32) []float32 {
 		vocab := W.Shape[0]
 		logits := make([]float32, vocab)
 		for v := range logits {
@@ -518,12 +519,12 @@ func TestCheckProjection(t *testing.T) {
 		}
 		return logits
 	}
-	short := func(W *gpt2.Array, h []float32) []float32 { return projectF32(W, h)[:10] }
-	offByOne := func(W *gpt2.Array, h []float32) []float32 {
+	short := func(W *lm.Array, h []float32) []float32 { return projectF32(W, h)[:10] }
+	offByOne := func(W *lm.Array, h []float32) []float32 {
 		l := projectF32(W, h)
 		return append(l[1:], l[0])
 	}
-	panics := func(W *gpt2.Array, h []float32) []float32 {
+	panics := func(W *lm.Array, h []float32) []float32 {
 		d := W.Shape[1]
 		logits := make([]float32, W.Shape[0])
 		for v := range logits {
@@ -617,7 +618,7 @@ func TestCard(t *testing.T) {
 	m, _ := tiny(t)
 	c := Card(m, 4)
 	s := m.Summary(4)
-	for _, want := range []string{"Всего параметров", gpt2.Thousands(s.TotalParams), gpt2.Thousands(s.UniqueParams), "h.1 (GPT2Block)", "[1, 4, 50257]", "общая с wte"} {
+	for _, want := range []string{"Всего параметров", lm.Thousands(s.TotalParams), lm.Thousands(s.UniqueParams), "h.1 (GPT2Block)", "[1, 4, 50257]", "общая с wte"} {
 		if !strings.Contains(c, want) {
 			t.Errorf("card lacks %q:\n%s", want, c)
 		}

@@ -8,12 +8,13 @@ import (
 	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // LMHead returns the weights of the language-model head, [vocab, n_embd]. GPT-2
 // ties lm_head to the token embeddings, so this is wte: the logit of token v for a
 // hidden state h is the dot product of row v with h.
-func LMHead(m *gpt2.Model) (*gpt2.Array, error) {
+func LMHead(m *gpt2.Model) (*lm.Array, error) {
 	if m == nil {
 		return nil, fmt.Errorf("lm_head: no model")
 	}

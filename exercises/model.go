@@ -10,6 +10,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 const (
@@ -141,7 +142,7 @@ func Describe(m *gpt2.Model) string {
 	c := m.Config
 	s := fmt.Sprintf("%s: %d %s, %d %s внимания, d=%d, словарь %s %s; бэкенд %s", m.Ref,
 		c.NLayer, plural(c.NLayer, "блок", "блока", "блоков"), c.NHead, plural(c.NHead, "голова", "головы", "голов"),
-		c.NEmbd, gpt2.Thousands(c.VocabSize), plural(c.VocabSize, "токен", "токена", "токенов"), m.BackendName)
+		c.NEmbd, lm.Thousands(c.VocabSize), plural(c.VocabSize, "токен", "токена", "токенов"), m.BackendName)
 	if IsRandom(m) {
 		s += "\n⚠ Веса случайные: механика та же, что у GPT-2, но предсказания бессмысленны, и выводы курса на этой модели не проверить."
 	}
@@ -197,13 +198,13 @@ func Card(m *gpt2.Model, seqLen int) string {
 	b.WriteString(line)
 	for _, r := range s.Rows {
 		name := strings.Repeat("  ", r.Depth) + strings.Replace(r.Module, ", tied to wte", ", общая с wte", 1)
-		fmt.Fprintf(&b, "%-44s %-20s %14s\n", name, r.Output, gpt2.Thousands(r.Params))
+		fmt.Fprintf(&b, "%-44s %-20s %14s\n", name, r.Output, lm.Thousands(r.Params))
 	}
 	b.WriteString(line)
-	fmt.Fprintf(&b, "Всего параметров (у torchinfo — Total params): %s\n", gpt2.Thousands(s.TotalParams))
-	fmt.Fprintf(&b, "Уникальных весов:                              %s\n", gpt2.Thousands(s.UniqueParams))
+	fmt.Fprintf(&b, "Всего параметров (у torchinfo — Total params): %s\n", lm.Thousands(s.TotalParams))
+	fmt.Fprintf(&b, "Уникальных весов:                              %s\n", lm.Thousands(s.UniqueParams))
 	fmt.Fprintf(&b, "  lm_head и wte — одна матрица (%s %s), и torchinfo считает её дважды.\n",
-		gpt2.Thousands(s.TiedParams), plural(s.TiedParams, "вес", "веса", "весов"))
+		lm.Thousands(s.TiedParams), plural(s.TiedParams, "вес", "веса", "весов"))
 	b.WriteString(line)
 	return b.String()
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // ProjectFunc is the student's projection: the logits W·h of one hidden state h
 // [n_embd] through the lm_head matrix W [vocab, n_embd] (W.Data row by row).
-type ProjectFunc func(W *gpt2.Array, h []float32) []float32
+type ProjectFunc func(W *lm.Array, h []float32) []float32
 
 // ArgmaxFunc is the student's argmax: the index of a largest element.
 type ArgmaxFunc func(xs []float32) int
@@ -77,20 +78,20 @@ func CheckProjection(project ProjectFunc, argmax ArgmaxFunc, m *gpt2.Model) bool
 		return false
 	}
 	fmt.Fprintf(out(), "✓ Верно! project совпадает с lensnb.DecodeLogits на %d %s (все %s логитов, наибольшее относительное расхождение %.1e), argmax находит наибольший элемент.\n",
-		len(cases), plural(len(cases), "состоянии", "состояниях", "состояниях"), gpt2.Thousands(W.Shape[0]), worst)
+		len(cases), plural(len(cases), "состоянии", "состояниях", "состояниях"), lm.Thousands(W.Shape[0]), worst)
 	return true
 }
 
 // projectionCase is one hidden state the projection is checked on.
 type projectionCase struct {
-	h     *gpt2.Array // [1, n_embd]
+	h     *lm.Array // [1, n_embd]
 	step  int
 	state string
 }
 
 // projectionCases picks states of different scale: the embeddings of the first
 // and last prompt positions, a middle block and the last state of a later step.
-func projectionCases(gen *gpt2.Generation) []projectionCase {
+func projectionCases(gen *lm.Generation) []projectionCase {
 	var out []projectionCase
 	add := func(step, state, pos int) {
 		if step >= len(gen.Steps) {
@@ -105,7 +106,7 @@ func projectionCases(gen *gpt2.Generation) []projectionCase {
 			name = fmt.Sprintf("blocks.%d", state-1)
 		}
 		row := hs[state].Row(pos)
-		out = append(out, projectionCase{h: &gpt2.Array{Shape: []int{1, len(row)}, Data: append([]float32(nil), row...)}, step: step, state: name})
+		out = append(out, projectionCase{h: &lm.Array{Shape: []int{1, len(row)}, Data: append([]float32(nil), row...)}, step: step, state: name})
 	}
 	if len(gen.Steps) == 0 {
 		return nil
@@ -119,7 +120,7 @@ func projectionCases(gen *gpt2.Generation) []projectionCase {
 }
 
 // callProject runs the student's project, turning a panic into a message.
-func callProject(project ProjectFunc, W *gpt2.Array, h []float32) (logits []float32, msg string) {
+func callProject(project ProjectFunc, W *lm.Array, h []float32) (logits []float32, msg string) {
 	defer func() {
 		if r := recover(); r != nil {
 			logits, msg = nil, fmt.Sprintf("Функция упала с паникой: %v. Строка v матрицы — это W.Data[v*d : (v+1)*d], где d = W.Shape[1].", r)
@@ -130,7 +131,7 @@ func callProject(project ProjectFunc, W *gpt2.Array, h []float32) (logits []floa
 
 // compareLogits says what is wrong with got (the student's logits) against want
 // (DecodeLogits'), or returns "".
-func compareLogits(got, want []float32, W *gpt2.Array, h []float32, m *gpt2.Model) string {
+func compareLogits(got, want []float32, W *lm.Array, h []float32, m *gpt2.Model) string {
 	vocab, d := W.Shape[0], W.Shape[1]
 	if len(got) != vocab {
 		return fmt.Sprintf("Она вернула %d %s, а нужно по одному логиту на каждый токен словаря: W.Shape[0] = %d.",

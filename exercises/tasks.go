@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Output receives the checkers' verdicts (and Model's warnings); nil means
@@ -61,7 +62,7 @@ func (t task) check(answer int) bool {
 	if answer > t.want {
 		side = "больше"
 	}
-	fmt.Fprintf(out(), "✗ Задание %d: ответ %s неверен, он %s правильного.\n", t.n, gpt2.Thousands(answer), side)
+	fmt.Fprintf(out(), "✗ Задание %d: ответ %s неверен, он %s правильного.\n", t.n, lm.Thousands(answer), side)
 	text := t.general
 	for _, h := range t.hints {
 		if h.when(answer) {
@@ -74,12 +75,12 @@ func (t task) check(answer int) bool {
 }
 
 // paramCount counts GPT-2's parameters from its config alone, by the shapes of
-// its weights (not from the model card, which gpt2.Summary computes its own
+// its weights (not from the model card, which lm.Summary computes its own
 // way): per block two LayerNorms (2 × 2d), attention (c_attn d×3d + 3d, c_proj
 // d×d + d) and the MLP (c_fc d×inner + inner, c_proj inner×d + d); then wte
 // (vocab × d), wpe (positions × d) and ln_f (2d). unique counts every weight
 // once; tied is wte, which lm_head reuses and torchinfo counts a second time.
-func paramCount(c *gpt2.Config) (unique, tied int) {
+func paramCount(c *lm.Config) (unique, tied int) {
 	d, inner := c.NEmbd, c.Inner()
 	block := 2*2*d + (d*3*d + 3*d + d*d + d) + (d*inner + inner + inner*d + d)
 	tied = c.VocabSize * d
@@ -127,8 +128,8 @@ func Task2(answer int, m *gpt2.Model) bool {
 		n:    2,
 		want: total,
 		right: fmt.Sprintf("Всего %s %s по счёту torchinfo. Уникальных из них %s: lm_head и wte — одна матрица (%s %s), и torchinfo считает её дважды.",
-			gpt2.Thousands(total), plural(total, "параметр", "параметра", "параметров"), gpt2.Thousands(unique),
-			gpt2.Thousands(tied), plural(tied, "вес", "веса", "весов")),
+			lm.Thousands(total), plural(total, "параметр", "параметра", "параметров"), lm.Thousands(unique),
+			lm.Thousands(tied), plural(tied, "вес", "веса", "весов")),
 		hints: []hint{
 			{is(unique), "это число уникальных весов. torchinfo (а вслед за ним и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: нужна строка «Всего параметров»."},
 			{is(tied), "это размер одной матрицы эмбеддингов wte (она же lm_head). Нужно число параметров всей модели — строка «Всего параметров» карточки."},
@@ -167,7 +168,7 @@ func Task4(answer int, m *gpt2.Model) bool {
 	return task{
 		n:     4,
 		want:  outputs,
-		right: fmt.Sprintf("На каждой позиции модель выдаёт %s %s — по одному на каждый токен словаря.", gpt2.Thousands(outputs), plural(outputs, "логит", "логита", "логитов")),
+		right: fmt.Sprintf("На каждой позиции модель выдаёт %s %s — по одному на каждый токен словаря.", lm.Thousands(outputs), plural(outputs, "логит", "логита", "логитов")),
 		hints: []hint{
 			{is(m.Config.NEmbd), "это ширина скрытого состояния (n_embd). Выходов у lm_head столько, сколько токенов в словаре: последнее число в форме его выхода."},
 			{is(m.Config.NPositions), "это наибольшая длина контекста (n_positions), а не число выходов."},
@@ -178,7 +179,7 @@ func Task4(answer int, m *gpt2.Model) bool {
 }
 
 // Task5 checks how many new tokens the generation produced after the prompt.
-func Task5(answer int, gen *gpt2.Generation) bool {
+func Task5(answer int, gen *lm.Generation) bool {
 	if gen == nil {
 		return missing(5, "генерация")
 	}
@@ -197,7 +198,7 @@ func Task5(answer int, gen *gpt2.Generation) bool {
 }
 
 // Task6 checks how many tokens the generation returned in total, prompt included.
-func Task6(answer int, gen *gpt2.Generation) bool {
+func Task6(answer int, gen *lm.Generation) bool {
 	if gen == nil {
 		return missing(6, "генерация")
 	}
@@ -217,7 +218,7 @@ func Task6(answer int, gen *gpt2.Generation) bool {
 
 // Task7 checks the number of projections of the lens over the generation: one
 // per hidden state of every step (steps × states per step).
-func Task7(answer int, gen *gpt2.Generation) bool {
+func Task7(answer int, gen *lm.Generation) bool {
 	if gen == nil {
 		return missing(7, "генерация")
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/logitlens-go/logitlens/display"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // HeldOutEvery is cmd/train's split of the corpus (its -val-every): document i of
@@ -103,7 +104,7 @@ func TuneCorpus(m *gpt2.Model, rows, width int) (*TuneText, error) {
 
 // encodeAll tokenises every document on every core; each is followed by
 // <|endoftext|>, as in cmd/train.
-func encodeAll(tok *gpt2.Tokenizer, docs []corpus.Document) ([][]int, error) {
+func encodeAll(tok *lm.Tokenizer, docs []corpus.Document) ([][]int, error) {
 	enc := make([][]int, len(docs))
 	errs := make([]error, len(docs))
 	var wg sync.WaitGroup

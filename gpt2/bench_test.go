@@ -6,6 +6,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 var (
@@ -50,12 +51,12 @@ func benchForwardOn(b *testing.B, m *gpt2.Model, n int) {
 	for i := range ids {
 		ids[i] = (i * 7919) % 50000
 	}
-	if _, err := m.Run(ids, gpt2.RunOptions{}); err != nil { // compile outside the timer
+	if _, err := m.Run(ids, lm.RunOptions{}); err != nil { // compile outside the timer
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := m.Run(ids, gpt2.RunOptions{}); err != nil {
+		if _, err := m.Run(ids, lm.RunOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

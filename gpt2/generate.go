@@ -10,6 +10,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // layerCache is one block's key/value cache during generation: keys and values
@@ -43,46 +44,6 @@ func (c *layerCache) attend(q, k, v *Node, scale float64) *Node {
 	probs := Softmax(Add(scores, Reshape(bias, 1, 1, seq, capacity)), -1)
 	return Einsum("bhqk,bhkd->bqhd", probs, c.newV) // [batch, seq, n_head, d_head]
 }
-
-// GenerateOptions follows Hugging Face's greedy generate.
-type GenerateOptions struct {
-	// MaxLength is the total length (prompt included) at which generation stops.
-	// Zero means len(prompt)+MaxNewTokens.
-	MaxLength int
-	// MaxNewTokens is used when MaxLength is zero.
-	MaxNewTokens int
-	// MinLength: while the sequence is shorter, the EOS token cannot be chosen.
-	MinLength int
-	// NoHiddenStates skips returning per-step hidden states.
-	NoHiddenStates bool
-}
-
-// Step is one generation step: the positions fed to the model, their hidden states,
-// the last position's logits, and the token chosen from them.
-type Step struct {
-	// Positions are the sequence positions this step computed: all prompt
-	// positions at step 0, one position afterwards.
-	Positions []int
-	// HiddenStates are Hugging Face's hidden_states for this step: n_layer+1 arrays
-	// [len(Positions), n_embd] (embeddings, blocks 0..n-2, ln_f(block n-1)).
-	HiddenStates []*Array
-	// Logits [vocab] at the last position, before the min_length EOS mask.
-	Logits []float32
-	// Token is the id chosen greedily at this step.
-	Token int
-}
-
-// Generation is the result of greedy generation.
-type Generation struct {
-	// Sequence is the prompt followed by the generated tokens (HF's sequences[0]).
-	Sequence  []int
-	PromptLen int
-	// Steps has one entry per generated token (HF's len(hidden_states)).
-	Steps []Step
-}
-
-// Generated returns the new tokens.
-func (g *Generation) Generated() []int { return g.Sequence[g.PromptLen:] }
 
 // Generate continues ids greedily with a KV cache: the prompt runs once, then each
 // step feeds one token. EOS stops generation once the length reaches MinLength.
@@ -128,7 +89,7 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 			caches[i] = &layerCache{pastK: in[4+2*i], pastV: in[5+2*i], position: position}
 		}
 		h := &hooks{keep: map[string]bool{}, kept: map[string]*Node{}}
-		names := hiddenStateHooks(cfg)
+		names := lm.HiddenStateHooks(cfg)
 		for _, n := range names {
 			h.keep[n] = true
 		}

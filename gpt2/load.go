@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // LoadOptions tunes Load.
@@ -51,11 +53,11 @@ func LoadDir(dir string) (*Model, error) {
 
 // LoadDirWith is LoadDir with options (Progress and Offline do not apply).
 func LoadDirWith(dir string, opts LoadOptions) (*Model, error) {
-	cfg, err := LoadConfig(dir)
+	cfg, err := lm.LoadConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := LoadTokenizer(dir)
+	tok, err := lm.LoadTokenizer(dir)
 	if err != nil {
 		return nil, err
 	}

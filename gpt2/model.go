@@ -23,6 +23,7 @@ import (
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/nn"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // forward runs the transformer on ids [batch, seq] (int32) at positions [seq] (int32)
@@ -50,7 +51,7 @@ func finalNorm(scope *model.Scope, cfg *Config, x *Node, h *hooks) *Node {
 	centered := Sub(x, mean)
 	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
 	normalized := Div(centered, Sqrt(AddScalar(variance, cfg.LayerNormEps)))
-	normalized = h.at(HookNormalized, normalized)
+	normalized = h.at(lm.HookNormalized, normalized)
 	gain := ExpandLeftToRank(param(scope, g, "weight"), x.Rank())
 	bias := ExpandLeftToRank(param(scope, g, "bias"), x.Rank())
 	return Add(Mul(normalized, gain), bias)
@@ -106,7 +107,7 @@ func attn(scope *model.Scope, cfg *Config, x *Node, layer int, h *hooks, cache *
 	} else {
 		out = cache.attend(q, k, v, scale)
 	}
-	out = h.at(BlockHook(layer, HookZ), Reshape(out, batch, seq, d))
+	out = h.at(lm.BlockHook(layer, HookZ), Reshape(out, batch, seq, d))
 	return conv1D(scope.In("c_proj"), out)
 }
 

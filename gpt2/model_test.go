@@ -12,6 +12,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // tinyDir is the shared 2-layer fixture (random weights, real tokenizer), cached on disk.
@@ -68,11 +69,11 @@ func TestForwardShapes(t *testing.T) {
 	}
 	// ln_final.hook_normalized is ln_f before its gain and bias (TransformerLens):
 	// zero mean and unit variance at every position.
-	res, err := m.Run(ids, gpt2.RunOptions{Keep: []string{gpt2.HookNormalized, gpt2.ResidPost(m.Config.NLayer - 1)}})
+	res, err := m.Run(ids, lm.RunOptions{Keep: []string{lm.HookNormalized, lm.ResidPost(m.Config.NLayer - 1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	norm := res.Hooks[gpt2.HookNormalized]
+	norm := res.Hooks[lm.HookNormalized]
 	for p := 0; p < 4; p++ {
 		var mean, sq float64
 		for _, v := range norm.Row(p) {
@@ -84,7 +85,7 @@ func TestForwardShapes(t *testing.T) {
 			t.Errorf("position %d: hook_normalized mean %g, mean square %g", p, mean/n, sq/n)
 		}
 	}
-	if d := maxAbsDiff(res.Hooks[gpt2.ResidPost(m.Config.NLayer-1)].Data, hidden[len(hidden)-1].Data); d == 0 {
+	if d := maxAbsDiff(res.Hooks[lm.ResidPost(m.Config.NLayer-1)].Data, hidden[len(hidden)-1].Data); d == 0 {
 		t.Error("last hidden state should carry ln_f, but equals the raw block output")
 	}
 }
@@ -106,7 +107,7 @@ func equal(a, b []int) bool {
 func TestKVCacheMatchesRecomputation(t *testing.T) {
 	m := tiny(t)
 	ids, _ := m.Tokenizer.Encode("Are cats good?")
-	gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxLength: 14, MinLength: 14})
+	gen, err := m.Generate(ids, lm.GenerateOptions{MaxLength: 14, MinLength: 14})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,13 +162,13 @@ func TestBatchEqualsOneAtATime(t *testing.T) {
 		ids, _ := m.Tokenizer.Encode(p)
 		batch = append(batch, ids)
 	}
-	keep := []string{gpt2.ResidPost(0), gpt2.BlockHook(1, "hook_attn_out")}
-	all, err := m.RunBatch(batch, gpt2.RunOptions{Keep: keep})
+	keep := []string{lm.ResidPost(0), lm.BlockHook(1, "hook_attn_out")}
+	all, err := m.RunBatch(batch, lm.RunOptions{Keep: keep})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, ids := range batch {
-		one, err := m.Run(ids, gpt2.RunOptions{Keep: keep})
+		one, err := m.Run(ids, lm.RunOptions{Keep: keep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,25 +186,25 @@ func TestBatchEqualsOneAtATime(t *testing.T) {
 func TestHooksAndPatches(t *testing.T) {
 	m := tiny(t)
 	ids, _ := m.Tokenizer.Encode("Are cats good?")
-	plain, err := m.Run(ids, gpt2.RunOptions{})
+	plain, err := m.Run(ids, lm.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := m.Run(ids, gpt2.RunOptions{Keep: gpt2.HookNames(m.Config)})
+	all, err := m.Run(ids, lm.RunOptions{Keep: lm.HookNames(m.Config)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := maxAbsDiff(plain.Logits.Data, all.Logits.Data); d != 0 {
 		t.Errorf("reading every hook changed the logits by %g", d)
 	}
-	if len(all.Hooks) != len(gpt2.HookNames(m.Config)) {
-		t.Errorf("kept %d hooks, want %d", len(all.Hooks), len(gpt2.HookNames(m.Config)))
+	if len(all.Hooks) != len(lm.HookNames(m.Config)) {
+		t.Errorf("kept %d hooks, want %d", len(all.Hooks), len(lm.HookNames(m.Config)))
 	}
 	// resid_mid = resid_pre + attn_out, resid_post = resid_mid + mlp_out.
 	for l := 0; l < m.Config.NLayer; l++ {
-		pre, att := all.Hooks[gpt2.BlockHook(l, "hook_resid_pre")], all.Hooks[gpt2.BlockHook(l, "hook_attn_out")]
-		mid, mlp := all.Hooks[gpt2.BlockHook(l, "hook_resid_mid")], all.Hooks[gpt2.BlockHook(l, "hook_mlp_out")]
-		post := all.Hooks[gpt2.ResidPost(l)]
+		pre, att := all.Hooks[lm.BlockHook(l, "hook_resid_pre")], all.Hooks[lm.BlockHook(l, "hook_attn_out")]
+		mid, mlp := all.Hooks[lm.BlockHook(l, "hook_resid_mid")], all.Hooks[lm.BlockHook(l, "hook_mlp_out")]
+		post := all.Hooks[lm.ResidPost(l)]
 		for i := range pre.Data {
 			if d := math.Abs(float64(pre.Data[i] + att.Data[i] - mid.Data[i])); d > 1e-5 {
 				t.Fatalf("layer %d: resid_mid != resid_pre + attn_out (%g)", l, d)
@@ -214,8 +215,8 @@ func TestHooksAndPatches(t *testing.T) {
 		}
 	}
 	// Patching a hook with its own value changes nothing.
-	h := gpt2.ResidPost(0)
-	same, err := m.Run(ids, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: h, Op: gpt2.PatchReplace, Value: all.Hooks[h]}}})
+	h := lm.ResidPost(0)
+	same, err := m.Run(ids, lm.RunOptions{Patches: []lm.Patch{{Hook: h, Op: lm.PatchReplace, Value: all.Hooks[h]}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +224,8 @@ func TestHooksAndPatches(t *testing.T) {
 		t.Errorf("patching %s with its own value changed logits by %g", h, d)
 	}
 	// Zeroing attention output at position 2 only: positions 0..1 unchanged, 2.. changed.
-	z, err := m.Run(ids, gpt2.RunOptions{Keep: []string{gpt2.ResidPost(1)},
-		Patches: []gpt2.Patch{{Hook: gpt2.BlockHook(1, "hook_attn_out"), Op: gpt2.PatchZero, Positions: []int{2}}}})
+	z, err := m.Run(ids, lm.RunOptions{Keep: []string{lm.ResidPost(1)},
+		Patches: []lm.Patch{{Hook: lm.BlockHook(1, "hook_attn_out"), Op: lm.PatchZero, Positions: []int{2}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,9 +236,9 @@ func TestHooksAndPatches(t *testing.T) {
 		}
 	}
 	// Adding zero changes nothing; adding a vector changes everything downstream.
-	add := gpt2.NewArray(m.Config.NEmbd)
+	add := lm.NewArray(m.Config.NEmbd)
 	add.Data[0] = 3
-	moved, err := m.Run(ids, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: gpt2.HookEmbed, Op: gpt2.PatchAdd, Value: add}}})
+	moved, err := m.Run(ids, lm.RunOptions{Patches: []lm.Patch{{Hook: lm.HookEmbed, Op: lm.PatchAdd, Value: add}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,22 +250,22 @@ func TestHooksAndPatches(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	m := tiny(t)
 	long := make([]int, m.Config.NPositions+1)
-	vec := gpt2.NewArray(m.Config.NEmbd)
+	vec := lm.NewArray(m.Config.NEmbd)
 	cases := []struct {
 		name string
 		ids  []int
-		opts gpt2.RunOptions
+		opts lm.RunOptions
 		want string
 	}{
-		{"empty prompt", nil, gpt2.RunOptions{}, "empty prompt"},
-		{"too long", long, gpt2.RunOptions{}, "n_positions"},
-		{"bad id", []int{1, 60000}, gpt2.RunOptions{}, "outside the vocabulary"},
-		{"unknown hook", []int{1, 2}, gpt2.RunOptions{Keep: []string{"blocks.0.hook_nope"}}, "valid names"},
-		{"hook past last layer", []int{1, 2}, gpt2.RunOptions{Keep: []string{"blocks.9.hook_resid_post"}}, "unknown hook"},
-		{"position out of range", []int{1, 2}, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: gpt2.HookEmbed, Op: gpt2.PatchZero, Positions: []int{5}}}}, "out of range"},
-		{"replace without value", []int{1, 2}, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: gpt2.HookEmbed, Op: gpt2.PatchReplace}}}, "needs a Value"},
-		{"wrong value shape", []int{1, 2}, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: gpt2.HookEmbed, Op: gpt2.PatchAdd, Value: gpt2.NewArray(3, m.Config.NEmbd)}}}, "does not fit"},
-		{"patched twice", []int{1, 2}, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: gpt2.HookEmbed, Op: gpt2.PatchAdd, Value: vec}, {Hook: gpt2.HookEmbed, Op: gpt2.PatchZero}}}, "twice"},
+		{"empty prompt", nil, lm.RunOptions{}, "empty prompt"},
+		{"too long", long, lm.RunOptions{}, "n_positions"},
+		{"bad id", []int{1, 60000}, lm.RunOptions{}, "outside the vocabulary"},
+		{"unknown hook", []int{1, 2}, lm.RunOptions{Keep: []string{"blocks.0.hook_nope"}}, "valid names"},
+		{"hook past last layer", []int{1, 2}, lm.RunOptions{Keep: []string{"blocks.9.hook_resid_post"}}, "unknown hook"},
+		{"position out of range", []int{1, 2}, lm.RunOptions{Patches: []lm.Patch{{Hook: lm.HookEmbed, Op: lm.PatchZero, Positions: []int{5}}}}, "out of range"},
+		{"replace without value", []int{1, 2}, lm.RunOptions{Patches: []lm.Patch{{Hook: lm.HookEmbed, Op: lm.PatchReplace}}}, "needs a Value"},
+		{"wrong value shape", []int{1, 2}, lm.RunOptions{Patches: []lm.Patch{{Hook: lm.HookEmbed, Op: lm.PatchAdd, Value: lm.NewArray(3, m.Config.NEmbd)}}}, "does not fit"},
+		{"patched twice", []int{1, 2}, lm.RunOptions{Patches: []lm.Patch{{Hook: lm.HookEmbed, Op: lm.PatchAdd, Value: vec}, {Hook: lm.HookEmbed, Op: lm.PatchZero}}}, "twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -276,13 +277,13 @@ func TestRunErrors(t *testing.T) {
 	}
 	gcases := []struct {
 		name string
-		opts gpt2.GenerateOptions
+		opts lm.GenerateOptions
 		want string
 	}{
-		{"no length", gpt2.GenerateOptions{}, "MaxLength"},
-		{"no room", gpt2.GenerateOptions{MaxLength: 2}, "no room"},
-		{"past positions", gpt2.GenerateOptions{MaxLength: 1000}, "n_positions"},
-		{"min above max", gpt2.GenerateOptions{MaxLength: 6, MinLength: 9}, "min length"},
+		{"no length", lm.GenerateOptions{}, "MaxLength"},
+		{"no room", lm.GenerateOptions{MaxLength: 2}, "no room"},
+		{"past positions", lm.GenerateOptions{MaxLength: 1000}, "n_positions"},
+		{"min above max", lm.GenerateOptions{MaxLength: 6, MinLength: 9}, "min length"},
 	}
 	for _, c := range gcases {
 		t.Run("generate "+c.name, func(t *testing.T) {
@@ -421,8 +422,8 @@ func TestWeightFormats(t *testing.T) {
 }
 
 func TestSummaryCounts(t *testing.T) {
-	cfg := &gpt2.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257, LayerNormEps: 1e-5, Activation: "gelu_new", EOSTokenID: 50256}
-	s := gpt2.NewSummary(cfg, 4)
+	cfg := &lm.Config{NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257, LayerNormEps: 1e-5, Activation: "gelu_new", EOSTokenID: 50256}
+	s := lm.NewSummary(cfg, 4)
 	if s.UniqueParams != 124439808 || s.TotalParams != 163037184 || s.Blocks != 12 || s.Outputs != 50257 {
 		t.Errorf("summary: unique %d total %d blocks %d outputs %d", s.UniqueParams, s.TotalParams, s.Blocks, s.Outputs)
 	}
@@ -473,7 +474,7 @@ func TestSmallShapedModel(t *testing.T) {
 // longer fit in the cache, and checks the last step against recomputation.
 func TestGenerateToFullContext(t *testing.T) {
 	m := tiny(t)
-	gen, err := m.Generate([]int{8491, 11875, 922}, gpt2.GenerateOptions{MaxLength: m.Config.NPositions, MinLength: m.Config.NPositions})
+	gen, err := m.Generate([]int{8491, 11875, 922}, lm.GenerateOptions{MaxLength: m.Config.NPositions, MinLength: m.Config.NPositions})
 	if err != nil {
 		t.Fatal(err)
 	}

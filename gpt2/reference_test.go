@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/reftest"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // maxDiff compares a Go array with a nested JSON array (any depth) from the reference.
@@ -55,7 +55,7 @@ func TestForwardMatchesReference(t *testing.T) {
 		}
 		var ref refForward
 		reftest.Run(t, &ref, "forward", "--model", tinyDir, "--ids", reftest.IDs(ids))
-		res, err := m.Run(ids, gpt2.RunOptions{HiddenStates: true, Keep: gpt2.HookNames(m.Config)})
+		res, err := m.Run(ids, lm.RunOptions{HiddenStates: true, Keep: lm.HookNames(m.Config)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestForwardMatchesReference(t *testing.T) {
 		for i, h := range res.HiddenStates {
 			worst["hidden_states"] = math.Max(worst["hidden_states"], maxDiff(t, fmt.Sprint("hidden state ", i), h.Data, ref.HiddenStates[i]))
 		}
-		for _, name := range gpt2.HookNames(m.Config) {
+		for _, name := range lm.HookNames(m.Config) {
 			want, ok := ref.Hooks[name]
 			if !ok {
 				t.Fatalf("reference lacks hook %s", name)
@@ -86,8 +86,8 @@ func TestZeroAttnMatchesReference(t *testing.T) {
 	ids, _ := m.Tokenizer.Encode("Are cats good?")
 	var ref refForward
 	reftest.Run(t, &ref, "forward", "--model", tinyDir, "--ids", reftest.IDs(ids), "--zero-attn-out", "0")
-	res, err := m.Run(ids, gpt2.RunOptions{HiddenStates: true,
-		Patches: []gpt2.Patch{{Hook: gpt2.BlockHook(0, "hook_attn_out"), Op: gpt2.PatchZero}}})
+	res, err := m.Run(ids, lm.RunOptions{HiddenStates: true,
+		Patches: []lm.Patch{{Hook: lm.BlockHook(0, "hook_attn_out"), Op: lm.PatchZero}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestGenerateMatchesReference(t *testing.T) {
 		StepLogits       []any   `json:"step_logits"`
 	}
 	reftest.Run(t, &ref, "generate", "--model", tinyDir, "--ids", reftest.IDs(ids), "--max-length", "14", "--min-length", "14")
-	gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxLength: 14, MinLength: 14})
+	gen, err := m.Generate(ids, lm.GenerateOptions{MaxLength: 14, MinLength: 14})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,8 @@ package gpt2
 // very code that answers it in-process, with the same results and errors.
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 )
 
@@ -109,54 +107,4 @@ func init() {
 		}
 		return m.Loss(rows)
 	})
-}
-
-// GobEncode writes an Array as its shape and raw little-endian float32s: gob's
-// own encoding of a []float32 goes value by value, several times slower for the
-// megabytes a lens or a weight matrix holds.
-func (a *Array) GobEncode() ([]byte, error) {
-	out := make([]byte, 8+8*len(a.Shape)+4*len(a.Data)) // one allocation: it may be the whole lm_head
-	binary.LittleEndian.PutUint64(out, uint64(len(a.Shape)))
-	at := 8
-	for _, d := range a.Shape {
-		binary.LittleEndian.PutUint64(out[at:], uint64(d))
-		at += 8
-	}
-	for _, v := range a.Data {
-		binary.LittleEndian.PutUint32(out[at:], math.Float32bits(v))
-		at += 4
-	}
-	return out, nil
-}
-
-// GobDecode reads what GobEncode wrote.
-func (a *Array) GobDecode(data []byte) error {
-	bad := errors.New("array: malformed encoding")
-	if len(data) < 8 {
-		return bad
-	}
-	rank := binary.LittleEndian.Uint64(data)
-	data = data[8:]
-	if rank > 16 || uint64(len(data)) < 8*rank {
-		return bad
-	}
-	a.Shape = make([]int, rank)
-	n := 1
-	for i := range a.Shape {
-		d := int64(binary.LittleEndian.Uint64(data[8*i:]))
-		if d < 0 || d > math.MaxInt32 {
-			return bad
-		}
-		a.Shape[i] = int(d)
-		n *= int(d)
-	}
-	data = data[8*rank:]
-	if len(data) != 4*n {
-		return bad
-	}
-	a.Data = make([]float32, n)
-	for i := range a.Data {
-		a.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return nil
 }

@@ -12,6 +12,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Model is a loaded GPT-2: config, tokenizer, weights in a GoMLX store, and the
@@ -40,52 +41,6 @@ func (m *Model) Backend() compute.Backend { return m.backend }
 // ("/h/0/attn/c_attn/weight"); packages built on gpt2 (the lens) compile their own
 // graphs over it.
 func (m *Model) Store() *model.Store { return m.store }
-
-// LogitsMode says which logits a run returns.
-type LogitsMode int
-
-const (
-	// LogitsAll returns logits for every position: [seq, vocab] per prompt.
-	LogitsAll LogitsMode = iota
-	// LogitsLast returns only the last position's logits: [vocab] per prompt.
-	LogitsLast
-	// LogitsNone skips the unembedding entirely (fastest when only activations are needed).
-	LogitsNone
-)
-
-// RunOptions selects what a run returns and how it is patched.
-type RunOptions struct {
-	Logits LogitsMode
-	// Keep lists hook names whose activations are returned (see HookNames).
-	Keep []string
-	// Patches change activations; downstream activations and logits are recomputed.
-	Patches []Patch
-	// HiddenStates also returns Hugging Face's hidden_states (see RunResult).
-	HiddenStates bool
-}
-
-// RunResult holds what one prompt's run returned.
-type RunResult struct {
-	IDs []int
-	// Logits is [seq, vocab] (LogitsAll), [vocab] (LogitsLast) or nil (LogitsNone).
-	Logits *Array
-	// Hooks maps each kept hook name to its activation [seq, n_embd].
-	Hooks map[string]*Array
-	// HiddenStates (with RunOptions.HiddenStates) are Hugging Face's hidden_states:
-	// n_layer+1 arrays [seq, n_embd]: the embeddings, blocks 0..n-2, ln_f(block n-1).
-	HiddenStates []*Array
-}
-
-// hiddenStateHooks are the hooks that hold Hugging Face's hidden_states except the
-// last: blocks.0.hook_resid_pre (the embeddings) and blocks.{i}.hook_resid_post for
-// i < n-1. The last hidden state is the model's final output ln_f(block n-1).
-func hiddenStateHooks(cfg *Config) []string {
-	names := []string{BlockHook(0, "hook_resid_pre")}
-	for i := 0; i < cfg.NLayer-1; i++ {
-		names = append(names, ResidPost(i))
-	}
-	return names
-}
 
 // Run runs one prompt of token ids.
 func (m *Model) Run(ids []int, opts RunOptions) (*RunResult, error) {
@@ -142,13 +97,13 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		seq = max(seq, len(ids))
 	}
-	if err := checkHooks(m.Config, opts.Keep); err != nil {
+	if err := lm.CheckHooks(m.Config, opts.Keep...); err != nil {
 		return nil, err
 	}
 	opts.Patches = flattenHeadPatches(m.Config, opts.Patches)
 	keep := opts.Keep
 	if opts.HiddenStates {
-		keep = append(append([]string(nil), keep...), hiddenStateHooks(m.Config)...)
+		keep = append(append([]string(nil), keep...), lm.HiddenStateHooks(m.Config)...)
 	}
 	keep = sortedUnique(m.Config, keep)
 	if err := m.checkPatches(opts.Patches, len(batch), seq); err != nil {
@@ -266,7 +221,7 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		for b, ids := range batch {
 			a := trimRows(arr.Sub(b), len(ids))
-			if isHookZ(k) { // [seq, n_embd] → [seq, n_head, d_head], as TransformerLens shows it
+			if lm.IsHookZ(k) { // [seq, n_embd] → [seq, n_head, d_head], as TransformerLens shows it
 				a.Shape = []int{len(ids), m.Config.NHead, m.Config.HeadDim()}
 			}
 			results[b].Hooks[k] = a
@@ -279,13 +234,13 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		}
 		for b, ids := range batch {
 			r := results[b]
-			for _, k := range hiddenStateHooks(m.Config) {
+			for _, k := range lm.HiddenStateHooks(m.Config) {
 				r.HiddenStates = append(r.HiddenStates, r.Hooks[k])
 			}
 			r.HiddenStates = append(r.HiddenStates, trimRows(final.Sub(b), len(ids)))
 		}
 		for _, r := range results { // drop hooks only kept for the hidden states
-			for _, k := range hiddenStateHooks(m.Config) {
+			for _, k := range lm.HiddenStateHooks(m.Config) {
 				if !contains(opts.Keep, k) {
 					delete(r.Hooks, k)
 				}
@@ -300,7 +255,7 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 func flattenHeadPatches(cfg *Config, patches []Patch) []Patch {
 	out := append([]Patch(nil), patches...)
 	for i, p := range out {
-		if !isHookZ(p.Hook) || p.Value == nil {
+		if !lm.IsHookZ(p.Hook) || p.Value == nil {
 			continue
 		}
 		s := p.Value.Shape
@@ -328,7 +283,7 @@ func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
 	seen := map[string]bool{}
 	d := m.Config.NEmbd
 	for _, p := range patches {
-		if err := checkHooks(m.Config, []string{p.Hook}); err != nil {
+		if err := lm.CheckHooks(m.Config, p.Hook); err != nil {
 			return fmt.Errorf("patch: %w", err)
 		}
 		if seen[p.Hook] {

@@ -87,7 +87,7 @@ type SaveOptions struct {
 // tokenizer.json. LoadDir and transformers' GPT2LMHeadModel.from_pretrained both
 // read it. Files are replaced atomically, one by one.
 func (m *Model) Save(dir string, opts SaveOptions) error {
-	if m.Tokenizer == nil || m.Tokenizer.source == nil {
+	if m.Tokenizer == nil || m.Tokenizer.Source() == nil {
 		return errors.New("save: the model has no tokenizer.json to write")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -112,21 +112,21 @@ func (m *Model) Save(dir string, opts SaveOptions) error {
 	if err := writeSafetensors(filepath.Join(dir, WeightsFile), ts, meta); err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
-	cfg, err := json.MarshalIndent(m.Config.hfJSON(opts.Half), "", "  ")
+	cfg, err := json.MarshalIndent(hfJSON(m.Config, opts.Half), "", "  ")
 	if err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(dir, "config.json"), append(cfg, '\n')); err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "tokenizer.json"), m.Tokenizer.source); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "tokenizer.json"), m.Tokenizer.Source()); err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
 	return nil
 }
 
 // hfJSON is the config.json transformers writes for a GPT-2 of these shapes.
-func (c *Config) hfJSON(half bool) map[string]any {
+func hfJSON(c *Config, half bool) map[string]any {
 	dtype := "float32"
 	if half {
 		dtype = "float16"

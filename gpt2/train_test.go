@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/logitlens-go/logitlens/internal/gpt2vocab"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func trainTestModel(t *testing.T, seed uint64) *Model {
@@ -17,7 +18,7 @@ func trainTestModel(t *testing.T, seed uint64) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := ParseTokenizer(tj)
+	tok, err := lm.ParseTokenizer(tj)
 	if err != nil {
 		t.Fatal(err)
 	}

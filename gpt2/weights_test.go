@@ -19,6 +19,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // tensorInfo is one header entry of a safetensors file.
@@ -258,14 +259,14 @@ func TestOneCopyOfTheWeights(t *testing.T) {
 		for i := range ids {
 			ids[i] = (i*7919 + 13) % 50000
 		}
-		if _, err := m.Run(ids, gpt2.RunOptions{Logits: gpt2.LogitsLast, HiddenStates: true}); err != nil {
+		if _, err := m.Run(ids, lm.RunOptions{Logits: lm.LogitsLast, HiddenStates: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.RunBatch([][]int{{1, 2, 3}, {4, 5}}, gpt2.RunOptions{Logits: gpt2.LogitsLast}); err != nil {
+	if _, err := m.RunBatch([][]int{{1, 2, 3}, {4, 5}}, lm.RunOptions{Logits: lm.LogitsLast}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Generate([]int{8491, 11875, 922, 30}, gpt2.GenerateOptions{MaxNewTokens: 3}); err != nil {
+	if _, err := m.Generate([]int{8491, 11875, 922, 30}, lm.GenerateOptions{MaxNewTokens: 3}); err != nil {
 		t.Fatal(err)
 	}
 	exec, err := m.Exec("test:unembed", func(scope *model.Scope, in []*graph.Node) []*graph.Node {

@@ -26,6 +26,7 @@ import (
 	"strconv"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Attribution is the direct logit attribution of one prompt, at every position,
@@ -122,12 +123,12 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 	L, nh, dh, d := cfg.NLayer, cfg.NHead, cfg.HeadDim(), cfg.NEmbd
 
 	// One forward pass keeping every component and the final residual stream.
-	embeddings := gpt2.BlockHook(0, "hook_resid_pre")
-	keep := []string{gpt2.HookEmbed, gpt2.HookPosEmbed, embeddings}
+	embeddings := lm.BlockHook(0, "hook_resid_pre")
+	keep := []string{lm.HookEmbed, lm.HookPosEmbed, embeddings}
 	for i := 0; i < L; i++ {
-		keep = append(keep, gpt2.BlockHook(i, "hook_attn_out"), gpt2.BlockHook(i, "hook_mlp_out"), gpt2.BlockHook(i, gpt2.HookZ), gpt2.ResidPost(i))
+		keep = append(keep, lm.BlockHook(i, "hook_attn_out"), lm.BlockHook(i, "hook_mlp_out"), lm.BlockHook(i, lm.HookZ), lm.ResidPost(i))
 	}
-	run, err := m.Run(ids, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: keep})
+	run, err := m.Run(ids, lm.RunOptions{Logits: lm.LogitsNone, Keep: keep})
 	if err != nil {
 		return nil, fmt.Errorf("attribute: %w", err)
 	}
@@ -175,7 +176,7 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 	for s := 0; s <= L; s++ {
 		state := run.Hooks[embeddings]
 		if s > 0 {
-			state = run.Hooks[gpt2.ResidPost(s-1)]
+			state = run.Hooks[lm.ResidPost(s-1)]
 		}
 		lens, scale := make([]float64, T), make([]float64, T)
 		for t := range lens {
@@ -190,7 +191,7 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 		a.Logit[t] = a.Lens[L][t]
 	}
 	// direct is c·u/σ at every position of a [T, d] activation.
-	direct := func(c *gpt2.Array) []float64 {
+	direct := func(c *lm.Array) []float64 {
 		out := make([]float64, T)
 		for t := range out {
 			out[t] = dot(c.Row(t), u) / a.Scale[t]
@@ -198,10 +199,10 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 		return out
 	}
 	a.Components = []string{"embed", "pos_embed"}
-	a.Direct = [][]float64{direct(run.Hooks[gpt2.HookEmbed]), direct(run.Hooks[gpt2.HookPosEmbed])}
+	a.Direct = [][]float64{direct(run.Hooks[lm.HookEmbed]), direct(run.Hooks[lm.HookPosEmbed])}
 	for i := 0; i < L; i++ {
 		a.Components = append(a.Components, fmt.Sprintf("blocks.%d.attn", i), fmt.Sprintf("blocks.%d.mlp", i))
-		a.Direct = append(a.Direct, direct(run.Hooks[gpt2.BlockHook(i, "hook_attn_out")]), direct(run.Hooks[gpt2.BlockHook(i, "hook_mlp_out")]))
+		a.Direct = append(a.Direct, direct(run.Hooks[lm.BlockHook(i, "hook_attn_out")]), direct(run.Hooks[lm.BlockHook(i, "hook_mlp_out")]))
 
 		// Heads: z_h · (W_O[h] u) / σ, where W_O = c_proj.weight [n_embd (heads), n_embd].
 		wo, err := m.Weight(fmt.Sprintf("h.%d.attn.c_proj.weight", i))
@@ -217,7 +218,7 @@ func AttributeIDs(m *gpt2.Model, ids []int, targets ...int) (*Attribution, error
 			woU[r] = dot(wo.Data[r*d:(r+1)*d], u)
 		}
 		boU := dot(bo.Data, u)
-		z := run.Hooks[gpt2.BlockHook(i, gpt2.HookZ)] // [T, n_head, d_head]
+		z := run.Hooks[lm.BlockHook(i, lm.HookZ)] // [T, n_head, d_head]
 		heads := make([][]float64, nh)
 		for h := range heads {
 			heads[h] = make([]float64, T)

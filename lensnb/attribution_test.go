@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/reftest"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // TestAttributionSumsToLogit: every position's contributions plus the bias term
@@ -20,7 +20,7 @@ func TestAttributionSumsToLogit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := m.Run(ids, gpt2.RunOptions{})
+	run, err := m.Run(ids, lm.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 var loadSmall = sync.OnceValues(func() (*gpt2.Model, error) {
@@ -69,12 +70,12 @@ func BenchmarkAttribute64(b *testing.B) {
 func BenchmarkForward64ForAttribution(b *testing.B) {
 	m := smallModel(b)
 	ids := benchIDs(64)
-	if _, err := m.Run(ids, gpt2.RunOptions{}); err != nil {
+	if _, err := m.Run(ids, lm.RunOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := m.Run(ids, gpt2.RunOptions{}); err != nil {
+		if _, err := m.Run(ids, lm.RunOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

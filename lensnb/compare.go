@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Comparison holds cell-by-cell divergences between two lenses, [state][column].
@@ -43,7 +44,7 @@ func Compare(m *gpt2.Model, a, b LensSide) (*Comparison, error) {
 			return nil, err
 		}
 		specs[i] = side.Opts.states(cfg)
-		run, err := m.Run(side.IDs, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: stateHooks(specs[i]), HiddenStates: true})
+		run, err := m.Run(side.IDs, lm.RunOptions{Logits: lm.LogitsNone, Keep: stateHooks(specs[i]), HiddenStates: true})
 		if err != nil {
 			return nil, fmt.Errorf("compare: side %c: %w", 'A'+i, err)
 		}

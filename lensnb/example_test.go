@@ -7,6 +7,7 @@ import (
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // exampleModel loads the tiny random-weights fixture (use gpt2.Load("gpt2") for the real model).
@@ -55,7 +56,7 @@ func ExampleTrace() {
 	tr := lensnb.NewTrace(m, "Are cats good?")
 	var saved []*lensnb.Saved
 	for i := 0; i < m.Config.NLayer; i++ {
-		saved = append(saved, tr.Save(gpt2.ResidPost(i)))
+		saved = append(saved, tr.Save(lm.ResidPost(i)))
 	}
 	out, err := tr.Run()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Options select the decoder, the states and the metrics of a lens.
@@ -51,7 +52,7 @@ type Options struct {
 // TokenID returns a pointer to id, for Options.Target.
 func TokenID(id int) *int { return &id }
 
-func (o *Options) defaults(cfg *gpt2.Config) error {
+func (o *Options) defaults(cfg *lm.Config) error {
 	if o.TopK == 0 {
 		o.TopK = 5
 	}
@@ -99,7 +100,7 @@ type stateSpec struct {
 }
 
 // states lists the rows in order: embeddings, (resid_mid), blocks…, the final block last.
-func (o *Options) states(cfg *gpt2.Config) []stateSpec {
+func (o *Options) states(cfg *lm.Config) []stateSpec {
 	show := make(map[int]bool)
 	if o.Layers == nil {
 		for i := 0; i < cfg.NLayer; i++ {
@@ -119,7 +120,7 @@ func (o *Options) states(cfg *gpt2.Config) []stateSpec {
 	}
 	var out []stateSpec
 	if !o.NoEmbeddings {
-		out = append(out, stateSpec{"embeddings", gpt2.BlockHook(0, "hook_resid_pre")})
+		out = append(out, stateSpec{"embeddings", lm.BlockHook(0, "hook_resid_pre")})
 	}
 	last := cfg.NLayer - 1
 	for i := 0; i <= last; i++ {
@@ -127,13 +128,13 @@ func (o *Options) states(cfg *gpt2.Config) []stateSpec {
 			continue
 		}
 		if o.ResidMid {
-			out = append(out, stateSpec{fmt.Sprintf("blocks.%d.resid_mid", i), gpt2.BlockHook(i, "hook_resid_mid")})
+			out = append(out, stateSpec{fmt.Sprintf("blocks.%d.resid_mid", i), lm.BlockHook(i, "hook_resid_mid")})
 		}
 		name := fmt.Sprintf("blocks.%d", i)
 		if i == last {
 			out = append(out, stateSpec{name, ""})
 		} else {
-			out = append(out, stateSpec{name, gpt2.ResidPost(i)})
+			out = append(out, stateSpec{name, lm.ResidPost(i)})
 		}
 	}
 	return out
@@ -171,7 +172,7 @@ func stateHooks(specs []stateSpec) []string {
 
 // gatherStates picks each state's vector at every position from a run that kept
 // stateHooks(specs) and its hidden states: [state][position] → vector.
-func gatherStates(run *gpt2.RunResult, specs []stateSpec) [][][]float32 {
+func gatherStates(run *lm.RunResult, specs []stateSpec) [][][]float32 {
 	states := make([][][]float32, len(specs))
 	for s, spec := range specs {
 		arr := run.HiddenStates[len(run.HiddenStates)-1] // the final state: ln_f applied by the model
@@ -218,7 +219,7 @@ func PromptBatch(m *gpt2.Model, prompts [][]int, opts Options) ([]*Result, error
 		return nil, err
 	}
 	specs := opts.states(cfg)
-	runs, err := m.RunBatch(prompts, gpt2.RunOptions{Logits: gpt2.LogitsNone, Keep: stateHooks(specs), HiddenStates: true})
+	runs, err := m.RunBatch(prompts, lm.RunOptions{Logits: lm.LogitsNone, Keep: stateHooks(specs), HiddenStates: true})
 	if err != nil {
 		return nil, fmt.Errorf("lens: %w", err)
 	}
@@ -259,7 +260,7 @@ func Generate(m *gpt2.Model, prompt string, newTokens int, opts Options) (*Resul
 	if err != nil {
 		return nil, fmt.Errorf("lens: %w", err)
 	}
-	gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxNewTokens: newTokens})
+	gen, err := m.Generate(ids, lm.GenerateOptions{MaxNewTokens: newTokens})
 	if err != nil {
 		return nil, fmt.Errorf("lens: %w", err)
 	}
@@ -268,7 +269,7 @@ func Generate(m *gpt2.Model, prompt string, newTokens int, opts Options) (*Resul
 
 // FromGeneration runs the lens over an existing greedy generation (one column per
 // step, each state's hidden vector at the step's last position).
-func FromGeneration(m *gpt2.Model, gen *gpt2.Generation, opts Options) (*Result, error) {
+func FromGeneration(m *gpt2.Model, gen *lm.Generation, opts Options) (*Result, error) {
 	if remote(m) {
 		return call[*Result](m, "lensnb.FromGeneration", fromGenerationArgs{gen, opts})
 	}

@@ -13,6 +13,7 @@ import (
 	"math"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // PatchMetric scores the logits at the last position of a run; the sweep reports
@@ -139,10 +140,10 @@ func PatchSweepIDs(m *gpt2.Model, clean, corrupt []int, opts PatchOptions) (*Pat
 	L, T := m.Config.NLayer, len(clean)
 	hooks := make([]string, L)
 	for l := range hooks {
-		hooks[l] = gpt2.BlockHook(l, suffix)
+		hooks[l] = lm.BlockHook(l, suffix)
 	}
-	lastLogits := func(r *gpt2.RunResult) []float32 { return r.Logits.Data }
-	runs, err := m.RunBatch([][]int{clean, corrupt}, gpt2.RunOptions{Logits: gpt2.LogitsLast, Keep: hooks})
+	lastLogits := func(r *lm.RunResult) []float32 { return r.Logits.Data }
+	runs, err := m.RunBatch([][]int{clean, corrupt}, lm.RunOptions{Logits: lm.LogitsLast, Keep: hooks})
 	if err != nil {
 		return nil, fmt.Errorf("patching: %w", err)
 	}
@@ -165,12 +166,12 @@ func PatchSweepIDs(m *gpt2.Model, clean, corrupt []int, opts PatchOptions) (*Pat
 	for _, hook := range hooks {
 		// Row b is the clean activation with position b taken from the corrupted run.
 		cleanAct, corruptAct := cleanRun.Hooks[hook], corruptRun.Hooks[hook]
-		value := gpt2.NewArray(T, T, d)
+		value := lm.NewArray(T, T, d)
 		for b := 0; b < T; b++ {
 			copy(value.Data[b*T*d:(b+1)*T*d], cleanAct.Data)
 			copy(value.Data[(b*T+b)*d:(b*T+b+1)*d], corruptAct.Row(b))
 		}
-		out, err := m.RunBatch(batch, gpt2.RunOptions{Logits: gpt2.LogitsLast, Patches: []gpt2.Patch{{Hook: hook, Op: gpt2.PatchReplace, Value: value}}})
+		out, err := m.RunBatch(batch, lm.RunOptions{Logits: lm.LogitsLast, Patches: []lm.Patch{{Hook: hook, Op: lm.PatchReplace, Value: value}}})
 		if err != nil {
 			return nil, fmt.Errorf("patching %s: %w", hook, err)
 		}

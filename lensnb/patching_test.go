@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func softmaxKL(p, q []float32) float64 {
@@ -47,7 +47,7 @@ func TestPatchSweep(t *testing.T) {
 		if len(p.Values) != m.Config.NLayer || len(p.Values[0]) != len(cleanIDs) {
 			t.Fatalf("%s: %d × %d values", hook, len(p.Values), len(p.Values[0]))
 		}
-		name := func(l int) string { return gpt2.BlockHook(l, "hook_"+hook) }
+		name := func(l int) string { return lm.BlockHook(l, "hook_"+hook) }
 		// Independent check: one Trace per cell.
 		tc := lensnb.NewTraceIDs(m, corruptIDs)
 		saved := make([]*lensnb.Saved, m.Config.NLayer)
@@ -67,7 +67,7 @@ func TestPatchSweep(t *testing.T) {
 		for l := range saved {
 			for pos := range cleanIDs {
 				vec := saved[l].Value().Row(pos)
-				out, err := lensnb.NewTraceIDs(m, cleanIDs).Replace(name(l), &gpt2.Array{Shape: []int{len(vec)}, Data: vec}, pos).Run()
+				out, err := lensnb.NewTraceIDs(m, cleanIDs).Replace(name(l), &lm.Array{Shape: []int{len(vec)}, Data: vec}, pos).Run()
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -7,6 +7,7 @@ package lensnb
 
 import (
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 type promptBatchArgs struct {
@@ -21,7 +22,7 @@ type generateArgs struct {
 }
 
 type fromGenerationArgs struct {
-	Gen  *gpt2.Generation
+	Gen  *lm.Generation
 	Opts Options
 }
 
@@ -33,7 +34,7 @@ type attributeArgs struct {
 }
 
 type decodeArgs struct {
-	X         *gpt2.Array
+	X         *lm.Array
 	FinalNorm bool
 }
 

@@ -11,11 +11,12 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Trace is an nnsight-style tracing context: declare which activations to save and
 // which to patch, then Run once. Activations are named by TransformerLens hook names
-// (gpt2.HookNames lists them).
+// (lm.HookNames lists them).
 //
 //	tr := lensnb.NewTrace(m, "Are cats good?")
 //	resid := tr.Save("blocks.5.hook_resid_post")
@@ -26,7 +27,7 @@ type Trace struct {
 	m       *gpt2.Model
 	prompts [][]int
 	saves   map[string][]*Saved
-	patches []gpt2.Patch
+	patches []lm.Patch
 	err     error
 	ran     bool
 }
@@ -34,14 +35,14 @@ type Trace struct {
 // Saved is an activation that a Trace keeps; its value exists after Run.
 type Saved struct {
 	Hook  string
-	value []*gpt2.Array // one per prompt
+	value []*lm.Array // one per prompt
 }
 
 // Value returns the saved activation [seq, n_embd] of the first prompt.
-func (s *Saved) Value() *gpt2.Array { return s.ValueAt(0) }
+func (s *Saved) Value() *lm.Array { return s.ValueAt(0) }
 
 // ValueAt returns the saved activation of prompt i; nil before Run.
-func (s *Saved) ValueAt(i int) *gpt2.Array {
+func (s *Saved) ValueAt(i int) *lm.Array {
 	if i < 0 || i >= len(s.value) {
 		return nil
 	}
@@ -77,7 +78,7 @@ func (tr *Trace) check(hook string) bool {
 	if tr.err != nil {
 		return false
 	}
-	if err := gpt2.CheckHooks(tr.m.Config, hook); err != nil {
+	if err := lm.CheckHooks(tr.m.Config, hook); err != nil {
 		tr.err = fmt.Errorf("trace: %w", err)
 		return false
 	}
@@ -95,21 +96,21 @@ func (tr *Trace) Save(hook string) *Saved {
 
 // Zero sets the activation at hook to zero (at the given positions, or everywhere).
 func (tr *Trace) Zero(hook string, positions ...int) *Trace {
-	return tr.patch(gpt2.Patch{Hook: hook, Op: gpt2.PatchZero, Positions: nilIfEmpty(positions)})
+	return tr.patch(lm.Patch{Hook: hook, Op: lm.PatchZero, Positions: nilIfEmpty(positions)})
 }
 
 // Replace sets the activation at hook to value ([n_embd], [seq, n_embd] or
 // [batch, seq, n_embd]) at the given positions, or everywhere.
-func (tr *Trace) Replace(hook string, value *gpt2.Array, positions ...int) *Trace {
-	return tr.patch(gpt2.Patch{Hook: hook, Op: gpt2.PatchReplace, Value: value, Positions: nilIfEmpty(positions)})
+func (tr *Trace) Replace(hook string, value *lm.Array, positions ...int) *Trace {
+	return tr.patch(lm.Patch{Hook: hook, Op: lm.PatchReplace, Value: value, Positions: nilIfEmpty(positions)})
 }
 
 // Add adds value to the activation at hook (a steering vector, say).
-func (tr *Trace) Add(hook string, value *gpt2.Array, positions ...int) *Trace {
-	return tr.patch(gpt2.Patch{Hook: hook, Op: gpt2.PatchAdd, Value: value, Positions: nilIfEmpty(positions)})
+func (tr *Trace) Add(hook string, value *lm.Array, positions ...int) *Trace {
+	return tr.patch(lm.Patch{Hook: hook, Op: lm.PatchAdd, Value: value, Positions: nilIfEmpty(positions)})
 }
 
-func (tr *Trace) patch(p gpt2.Patch) *Trace {
+func (tr *Trace) patch(p lm.Patch) *Trace {
 	if tr.check(p.Hook) {
 		tr.patches = append(tr.patches, p)
 	}
@@ -125,11 +126,11 @@ func nilIfEmpty(p []int) []int {
 
 // TraceOutput is what a traced run returned, one entry per prompt.
 type TraceOutput struct {
-	Runs []*gpt2.RunResult
+	Runs []*lm.RunResult
 }
 
 // Logits returns the logits [seq, vocab] of prompt i.
-func (o *TraceOutput) Logits(i int) *gpt2.Array { return o.Runs[i].Logits }
+func (o *TraceOutput) Logits(i int) *lm.Array { return o.Runs[i].Logits }
 
 // Run runs the model once with every save and patch; errors from declaring them
 // (an unknown hook, say) surface here.
@@ -145,7 +146,7 @@ func (tr *Trace) Run() (*TraceOutput, error) {
 		keep = append(keep, h)
 	}
 	sort.Strings(keep)
-	runs, err := tr.m.RunBatch(tr.prompts, gpt2.RunOptions{Keep: keep, Patches: tr.patches})
+	runs, err := tr.m.RunBatch(tr.prompts, lm.RunOptions{Keep: keep, Patches: tr.patches})
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
@@ -163,9 +164,9 @@ func (tr *Trace) Run() (*TraceOutput, error) {
 // DecodeLogits projects hidden states x [seq, n_embd] onto the vocabulary: through
 // ln_f first when finalNorm is set (statistics computed from x), then the tied
 // lm_head. It returns logits [seq, vocab] — the logit lens of one state.
-func DecodeLogits(m *gpt2.Model, x *gpt2.Array, finalNorm bool) (*gpt2.Array, error) {
+func DecodeLogits(m *gpt2.Model, x *lm.Array, finalNorm bool) (*lm.Array, error) {
 	if remote(m) {
-		return call[*gpt2.Array](m, "lensnb.DecodeLogits", decodeArgs{x, finalNorm})
+		return call[*lm.Array](m, "lensnb.DecodeLogits", decodeArgs{x, finalNorm})
 	}
 	if len(x.Shape) != 2 || x.Shape[1] != m.Config.NEmbd {
 		return nil, fmt.Errorf("decode: hidden states must be [seq, %d], got %v", m.Config.NEmbd, x.Shape)
@@ -188,7 +189,7 @@ func DecodeLogits(m *gpt2.Model, x *gpt2.Array, finalNorm bool) (*gpt2.Array, er
 	if err != nil {
 		return nil, err
 	}
-	return &gpt2.Array{Shape: outs[0].Shape().Dimensions, Data: data}, nil
+	return &lm.Array{Shape: outs[0].Shape().Dimensions, Data: data}, nil
 }
 
 // TopTokens returns the k most likely tokens of one row of logits, with softmax

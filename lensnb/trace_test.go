@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/reftest"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func maxAbs(a, b []float32) float64 {
@@ -30,7 +30,7 @@ func TestTrace(t *testing.T) {
 	// Reading hooks never changes the output.
 	tr := lensnb.NewTrace(m, "Are cats good?")
 	saved := map[string]*lensnb.Saved{}
-	for _, h := range gpt2.HookNames(m.Config) {
+	for _, h := range lm.HookNames(m.Config) {
 		saved[h] = tr.Save(h)
 	}
 	read, err := tr.Run()
@@ -41,7 +41,7 @@ func TestTrace(t *testing.T) {
 		t.Errorf("saving hooks changed logits by %g", d)
 	}
 	// Patching a hook with its own value changes nothing.
-	h := gpt2.BlockHook(1, "hook_resid_mid")
+	h := lm.BlockHook(1, "hook_resid_mid")
 	same, err := lensnb.NewTrace(m, "Are cats good?").Replace(h, saved[h].Value()).Run()
 	if err != nil {
 		t.Fatal(err)
@@ -100,8 +100,8 @@ func TestTraceZeroMatchesReference(t *testing.T) {
 	ids, _ := m.Tokenizer.Encode("Are cats good?")
 	reftest.Run(t, &ref, "forward", "--model", tinyDir, "--ids", reftest.IDs(ids), "--zero-attn-out", "1")
 	ztr := lensnb.NewTrace(m, "Are cats good?")
-	post := ztr.Save(gpt2.ResidPost(1))
-	z, err := ztr.Zero(gpt2.BlockHook(1, "hook_attn_out")).Run()
+	post := ztr.Save(lm.ResidPost(1))
+	z, err := ztr.Zero(lm.BlockHook(1, "hook_attn_out")).Run()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestTraceZeroMatchesReference(t *testing.T) {
 		for v, x := range row {
 			worst = math.Max(worst, math.Abs(float64(z.Logits(0).Row(p)[v])-x))
 		}
-		for i, x := range ref.Hooks[gpt2.ResidPost(1)].([]any)[p].([]any) {
+		for i, x := range ref.Hooks[lm.ResidPost(1)].([]any)[p].([]any) {
 			worst = math.Max(worst, math.Abs(float64(post.Value().Row(p)[i])-x.(float64)))
 		}
 	}
@@ -127,7 +127,7 @@ func TestTraceErrors(t *testing.T) {
 	if _, err := lensnb.NewTrace(m, "Hi").Zero("blocks.1.attn_out").Run(); err == nil || !strings.Contains(err.Error(), "valid names") {
 		t.Errorf("unknown hook: %v", err)
 	}
-	if _, err := lensnb.NewTrace(m, "Hi").Zero(gpt2.HookEmbed, 9).Run(); err == nil || !strings.Contains(err.Error(), "out of range") {
+	if _, err := lensnb.NewTrace(m, "Hi").Zero(lm.HookEmbed, 9).Run(); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("bad position: %v", err)
 	}
 	if _, err := lensnb.NewTrace(m, "").Run(); err == nil || !strings.Contains(err.Error(), "empty prompt") {

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // TuneOptions set up TrainTunedLens. Zero fields take the defaults in brackets.
@@ -37,7 +38,7 @@ type TuneOptions struct {
 	CheckpointEvery int
 }
 
-func (o TuneOptions) withDefaults(cfg *gpt2.Config) TuneOptions {
+func (o TuneOptions) withDefaults(cfg *lm.Config) TuneOptions {
 	if o.Steps == 0 {
 		o.Steps = 150
 	}
@@ -75,7 +76,7 @@ func (o TuneOptions) withDefaults(cfg *gpt2.Config) TuneOptions {
 	return o
 }
 
-func (o TuneOptions) check(cfg *gpt2.Config) error {
+func (o TuneOptions) check(cfg *lm.Config) error {
 	switch {
 	case o.Steps < 1 || o.Rows < 1:
 		return fmt.Errorf("tune: steps (%d) and rows (%d) must be ≥ 1", o.Steps, o.Rows)
@@ -203,7 +204,7 @@ func newTuner(m *gpt2.Model, tl *TunedLens, opts TuneOptions) (*tuner, error) {
 // = ln_f(·) · (Σ_v p_v wte_v), the final distribution's expected embedding [N, d],
 // computed once per position. Written as Σ p·(log p − log q) over the vocabulary,
 // the step took several times longer (each elementwise pass over [n, N, vocab]).
-func tunedLossGraph(scope *model.Scope, cfg *gpt2.Config, x, hf *Node) (loss, perLayer *Node) {
+func tunedLossGraph(scope *model.Scope, cfg *lm.Config, x, hf *Node) (loss, perLayer *Node) {
 	g := x.Graph()
 	get := func(path string) *Node { return scope.Store().GetVariable(path).NodeValue(g) }
 	w, b := get(tunePathW), get(tunePathB)
@@ -280,7 +281,7 @@ func (t *tuner) step(rows [][]int, lr float64) (float64, []float64, error) {
 // tuneInputs runs the frozen model on rows and packs the translated states
 // [n, N, d] and the final hidden states [N, d].
 func tuneInputs(m *gpt2.Model, rows [][]int) (x, hf *tensors.Tensor, err error) {
-	runs, err := m.RunBatch(rows, gpt2.RunOptions{Logits: gpt2.LogitsNone, HiddenStates: true})
+	runs, err := m.RunBatch(rows, lm.RunOptions{Logits: lm.LogitsNone, HiddenStates: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("tune: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/stfile"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // TunedLens holds one affine translator per translated state.
@@ -79,7 +80,7 @@ func NewTunedLens(m *gpt2.Model) (*TunedLens, error) {
 
 // check says whether tl can read m's states (shapes only; CheckModel also compares
 // the weights).
-func (tl *TunedLens) check(cfg *gpt2.Config) error {
+func (tl *TunedLens) check(cfg *lm.Config) error {
 	if tl.For.NLayer != cfg.NLayer || tl.For.NEmbd != cfg.NEmbd || tl.D != cfg.NEmbd || len(tl.W) != cfg.NLayer || len(tl.B) != cfg.NLayer {
 		return fmt.Errorf("tuned lens: the translators are for a model with n_layer=%d n_embd=%d, this one has n_layer=%d n_embd=%d: train translators for it (logitlens tune)",
 			tl.For.NLayer, tl.For.NEmbd, cfg.NLayer, cfg.NEmbd)
@@ -109,7 +110,7 @@ func (tl *TunedLens) CheckModel(m *gpt2.Model) error {
 
 // translatorOf returns the translator index of a lens state, or -1 for the final
 // state (read as is).
-func translatorOf(cfg *gpt2.Config, name string) (int, error) {
+func translatorOf(cfg *lm.Config, name string) (int, error) {
 	if name == "embeddings" {
 		return 0, nil
 	}
@@ -125,7 +126,7 @@ func translatorOf(cfg *gpt2.Config, name string) (int, error) {
 
 // translate applies the translators to states [state][column][d] (new slices;
 // the inputs are not changed). A nil tl is the logit lens: states as they are.
-func (tl *TunedLens) translate(cfg *gpt2.Config, specs []stateSpec, states [][][]float32) ([][][]float32, error) {
+func (tl *TunedLens) translate(cfg *lm.Config, specs []stateSpec, states [][][]float32) ([][][]float32, error) {
 	if tl == nil {
 		return states, nil
 	}

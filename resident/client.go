@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // Options tunes Open.
@@ -46,12 +47,12 @@ func Open(ref string, opts Options) (*gpt2.Model, error) {
 			return nil, err
 		}
 	}
-	cfg, err := gpt2.LoadConfig(h.Dir)
+	cfg, err := lm.LoadConfig(h.Dir)
 	if err != nil {
 		c.close()
 		return nil, fmt.Errorf("resident: %w", err)
 	}
-	tok, err := gpt2.LoadTokenizer(h.Dir)
+	tok, err := lm.LoadTokenizer(h.Dir)
 	if err != nil {
 		c.close()
 		return nil, fmt.Errorf("resident: %w", err)

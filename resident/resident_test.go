@@ -17,6 +17,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 	"github.com/logitlens-go/logitlens/resident"
 )
 
@@ -102,7 +103,7 @@ func TestResidentAnswersAsInProcess(t *testing.T) {
 		}},
 		{"generation lens", func(m *gpt2.Model) (any, error) { return lensnb.Generate(m, prompt, 4, lensnb.Options{}) }},
 		{"generation, then its lens", func(m *gpt2.Model) (any, error) {
-			gen, err := m.Generate(ids, gpt2.GenerateOptions{MaxNewTokens: 3})
+			gen, err := m.Generate(ids, lm.GenerateOptions{MaxNewTokens: 3})
 			if err != nil {
 				return nil, err
 			}
@@ -131,7 +132,7 @@ func TestResidentAnswersAsInProcess(t *testing.T) {
 			return lensnb.Compare(m, lensnb.LensSide{IDs: ids}, lensnb.LensSide{IDs: ids, Opts: lensnb.Options{NoFinalNorm: true}})
 		}},
 		{"decode logits", func(m *gpt2.Model) (any, error) {
-			run, err := m.Run(ids, gpt2.RunOptions{Keep: []string{"blocks.0.hook_resid_post"}})
+			run, err := m.Run(ids, lm.RunOptions{Keep: []string{"blocks.0.hook_resid_post"}})
 			if err != nil {
 				return nil, err
 			}
@@ -152,7 +153,7 @@ func TestResidentAnswersAsInProcess(t *testing.T) {
 			return tr.Run()
 		}},
 		{"bad patch shape", func(m *gpt2.Model) (any, error) {
-			return m.Run(ids, gpt2.RunOptions{Patches: []gpt2.Patch{{Hook: "blocks.0.hook_resid_post", Op: gpt2.PatchReplace, Value: gpt2.NewArray(1, 3)}}})
+			return m.Run(ids, lm.RunOptions{Patches: []lm.Patch{{Hook: "blocks.0.hook_resid_post", Op: lm.PatchReplace, Value: lm.NewArray(1, 3)}}})
 		}},
 		{"empty prompt", func(m *gpt2.Model) (any, error) { return lensnb.PromptIDs(m, nil, lensnb.Options{}) }},
 		{"after the errors", func(m *gpt2.Model) (any, error) { return lensnb.Prompt(m, "The", lensnb.Options{}) }},

@@ -6,7 +6,7 @@
 // Reads a JSON list of strings on stdin and prints a JSON list of token-id
 // lists, one per string.
 //
-//   --golden   print instead the golden file gpt2/testdata/tokenizer/corpus.json:
+//   --golden   print instead the golden file lm/testdata/tokenizer/corpus.json:
 //              a list of {"text": ..., "ids": [...]}, one case per line.
 //
 // gpt-3-encoder does not know the special token <|endoftext|>; like Hugging Face

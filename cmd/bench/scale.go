@@ -26,6 +26,7 @@ import (
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/internal/sysmem"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // scaleSize is one model of the scale table.
@@ -212,7 +213,7 @@ func serveSession(dir, list string) error {
 			if err != nil {
 				return fmt.Errorf("unknown item %q", name)
 			}
-			gen, err := m.Generate(courseIDs, gpt2.GenerateOptions{MaxNewTokens: n})
+			gen, err := m.Generate(courseIDs, lm.GenerateOptions{MaxNewTokens: n})
 			if err != nil {
 				return err
 			}

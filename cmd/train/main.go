@@ -37,6 +37,7 @@ import (
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/atomicfile"
 	"github.com/logitlens-go/logitlens/internal/gpt2vocab"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func main() {
@@ -113,8 +114,8 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	return s, nil
 }
 
-func (s *settings) config() *gpt2.Config {
-	return &gpt2.Config{NLayer: s.layers, NHead: s.heads, NEmbd: s.embd, NPositions: s.ctx, VocabSize: 50257,
+func (s *settings) config() *lm.Config {
+	return &lm.Config{NLayer: s.layers, NHead: s.heads, NEmbd: s.embd, NPositions: s.ctx, VocabSize: 50257,
 		LayerNormEps: 1e-5, Activation: "gelu_new", BOSTokenID: 50256, EOSTokenID: 50256, ModelType: "gpt2"}
 }
 
@@ -134,7 +135,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tok, err := gpt2.ParseTokenizer(tj)
+	tok, err := lm.ParseTokenizer(tj)
 	if err != nil {
 		return err
 	}
@@ -297,7 +298,7 @@ func validation(m *gpt2.Model, rows [][]int, batch int) (float64, error) {
 // tokenised returns the training and validation token streams, tokenising the
 // corpus once into the run folder (train.bin, val.bin: int32 little-endian).
 // Documents are joined with <|endoftext|>; every val-every-th document is held out.
-func tokenised(s *settings, tok *gpt2.Tokenizer, stdout io.Writer) (trainIDs, valIDs []int, err error) {
+func tokenised(s *settings, tok *lm.Tokenizer, stdout io.Writer) (trainIDs, valIDs []int, err error) {
 	tp, vp := filepath.Join(s.out, "train.bin"), filepath.Join(s.out, "val.bin")
 	marker := filepath.Join(s.out, "data.txt")
 	want := fmt.Sprintf("corpus %s val_every=%d tokenizer=gpt2\n", strings.Join(corpus.Packages, "+"), s.valEvery)
@@ -336,7 +337,7 @@ func tokenised(s *settings, tok *gpt2.Tokenizer, stdout io.Writer) (trainIDs, va
 
 // encodeDocs tokenises docs on every core; document i goes to validation when
 // i%valEvery == valEvery-1. Each document is followed by <|endoftext|>.
-func encodeDocs(docs []corpus.Document, tok *gpt2.Tokenizer, valEvery int) (trainIDs, valIDs []int, err error) {
+func encodeDocs(docs []corpus.Document, tok *lm.Tokenizer, valEvery int) (trainIDs, valIDs []int, err error) {
 	enc := make([][]int, len(docs))
 	errs := make([]error, len(docs))
 	work := make(chan int)
@@ -435,7 +436,7 @@ func fixedRows(ids []int, width, n int) [][]int {
 
 // bench trains s.bench steps here, then the same model on the same batches in
 // PyTorch, and prints the comparison.
-func bench(s *settings, tok *gpt2.Tokenizer, stdout io.Writer) error {
+func bench(s *settings, tok *lm.Tokenizer, stdout io.Writer) error {
 	tmp, err := os.MkdirTemp("", "train-bench-")
 	if err != nil {
 		return err

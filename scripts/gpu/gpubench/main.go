@@ -29,6 +29,7 @@ import (
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 func main() {
@@ -226,7 +227,7 @@ func workItem(m *gpt2.Model, item string) (run func() error, flops float64, note
 		}
 		ids := tokens(min(n, cfg.NPositions), cfg.VocabSize)
 		return func() error {
-			_, err := m.Run(ids, gpt2.RunOptions{})
+			_, err := m.Run(ids, lm.RunOptions{})
 			return err
 		}, 0, "all logits", nil
 	case item == "course":

@@ -1,4 +1,4 @@
-package gpt2_test
+package lm_test
 
 import (
 	"bytes"
@@ -19,13 +19,13 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/internal/gpt2vocab"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 var updateTokenizerCorpus = flag.Bool("update-tokenizer-corpus", false,
-	"regenerate gpt2/testdata/tokenizer/corpus.json with scripts/gpt2-encoder-ref.js (needs node and scripts/install-node-deps.sh)")
+	"regenerate lm/testdata/tokenizer/corpus.json with scripts/gpt2-encoder-ref.js (needs node and scripts/install-node-deps.sh)")
 
 const (
 	tokenizerCorpusFile = "testdata/tokenizer/corpus.json"
@@ -133,13 +133,13 @@ var tokenizerCorpus = []string{
 
 // newTestTokenizer writes GPT-2's tokenizer files into a temporary model
 // folder and loads them.
-func newTestTokenizer(t testing.TB) *gpt2.Tokenizer {
+func newTestTokenizer(t testing.TB) *lm.Tokenizer {
 	t.Helper()
 	dir := t.TempDir()
 	if err := fixture.WriteTokenizerFiles(dir); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := gpt2.LoadTokenizer(dir)
+	tok, err := lm.LoadTokenizer(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func tokenizerNodeReference() (node, pkgDir, why string) {
 	return "", "", "gpt-3-encoder is not installed in " + strings.Join(candidates, " or ")
 }
 
-func tokenizerTexts(tok *gpt2.Tokenizer, ids []int) []string {
+func tokenizerTexts(tok *lm.Tokenizer, ids []int) []string {
 	var out []string
 	for _, id := range ids {
 		out = append(out, tok.TokenText(id))
@@ -511,7 +511,7 @@ func TestTokenizerLoadFromVocabAndMerges(t *testing.T) {
 	dir := t.TempDir()
 	writeTokenizerTestFile(t, dir, "vocab.json", gpt2vocab.VocabJSON())
 	writeTokenizerTestFile(t, dir, "merges.txt", gpt2vocab.MergesTXT())
-	tok, err := gpt2.LoadTokenizer(dir)
+	tok, err := lm.LoadTokenizer(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,7 +613,7 @@ func TestTokenizerLoadErrors(t *testing.T) {
 					writeTokenizerTestFile(t, dir, name, data)
 				}
 			}
-			tok, err := gpt2.LoadTokenizer(dir)
+			tok, err := lm.LoadTokenizer(dir)
 			if err == nil {
 				t.Fatalf("LoadTokenizer = %v, want an error", tok)
 			}
@@ -633,7 +633,7 @@ func TestTokenizerLoadErrors(t *testing.T) {
 	// A file where a folder is expected.
 	file := filepath.Join(t.TempDir(), "file")
 	writeTokenizerTestFile(t, filepath.Dir(file), "file", []byte("x"))
-	if _, err := gpt2.LoadTokenizer(file); err == nil || !strings.Contains(err.Error(), "not a model folder") {
+	if _, err := lm.LoadTokenizer(file); err == nil || !strings.Contains(err.Error(), "not a model folder") {
 		t.Errorf("LoadTokenizer(file) error = %v", err)
 	}
 }
@@ -675,7 +675,7 @@ func ExampleTokenizer_Encode() {
 		panic(err)
 	}
 
-	tok, err := gpt2.LoadTokenizer(dir)
+	tok, err := lm.LoadTokenizer(dir)
 	if err != nil {
 		panic(err)
 	}

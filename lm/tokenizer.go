@@ -1,4 +1,4 @@
-package gpt2
+package lm
 
 // This file is GPT-2's tokenizer: text -> token ids -> text.
 //
@@ -56,7 +56,7 @@ type Tokenizer struct {
 	special   []string               // added tokens (e.g. "<|endoftext|>"), longest first
 	vocabSize int
 	eos       int
-	source    []byte // the tokenizer.json it was built from, written back by Model.Save
+	source    []byte // the tokenizer.json it was built from, written back when a model is saved (Source)
 }
 
 // tokEndOfText is GPT-2's end-of-text token; it is 50256 in GPT-2's vocabulary.
@@ -480,3 +480,7 @@ func tokInvalidPrefixLen(s string) int {
 	}
 	return n
 }
+
+// Source returns the tokenizer.json the tokenizer was built from (a model saved
+// with it writes it back unchanged).
+func (t *Tokenizer) Source() []byte { return t.source }
