@@ -48,13 +48,6 @@ func (c *layerCache) attend(q, k, v *Node, scale float64) *Node {
 // Generate continues ids greedily with a KV cache: the prompt runs once, then each
 // step feeds one token. EOS stops generation once the length reaches MinLength.
 func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
-	if m.remote != nil {
-		var out Generation
-		if err := m.remote.Call("gpt2.Generate", generateArgs{ids, opts}, &out); err != nil {
-			return nil, err
-		}
-		return &out, nil
-	}
 	if err := m.checkIDs(ids); err != nil {
 		return nil, err
 	}

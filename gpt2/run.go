@@ -27,7 +27,6 @@ type Model struct {
 
 	backend compute.Backend
 	store   *model.Store
-	remote  Remote // set when another process holds the weights (remote.go)
 
 	mu    sync.Mutex
 	execs map[string]*model.Exec
@@ -80,13 +79,6 @@ func (m *Model) checkIDs(ids []int) error {
 // with causal attention a real position never sees a pad, so each prompt's results
 // equal a run on its own; results are trimmed to each prompt's length.
 func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
-	if m.remote != nil {
-		var out []*RunResult
-		if err := m.remote.Call("gpt2.RunBatch", runBatchArgs{batch, opts}, &out); err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
 	if len(batch) == 0 {
 		return nil, errors.New("run: no prompts given")
 	}
@@ -334,9 +326,6 @@ const maxCompiled = 16
 // exec returns the compiled graph for key, building it on first use. Callers put
 // every input shape into key, so that one Exec serves one shape.
 func (m *Model) exec(key string, fn func(scope *model.Scope, in []*Node) []*Node) (*model.Exec, error) {
-	if m.remote != nil {
-		return nil, errRemoteGraph
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.execs[key]; ok {
@@ -505,13 +494,6 @@ func (m *Model) Weight(name string) (*Array, error) { return m.WeightRows(name) 
 // empty): WeightRows("wte.weight", id) is token id's embedding, which is also its
 // lm_head row, without copying the whole vocabulary.
 func (m *Model) WeightRows(name string, rows ...int) (*Array, error) {
-	if m.remote != nil {
-		var out Array
-		if err := m.remote.Call("gpt2.WeightRows", weightArgs{name, rows}, &out); err != nil {
-			return nil, err
-		}
-		return &out, nil
-	}
 	if name == "lm_head.weight" {
 		name = "wte.weight"
 	}

@@ -241,11 +241,6 @@ func (m *Model) RestoreCheckpoint(path string) (map[string]string, error) {
 // whatever file or precision they were loaded from (a half-precision copy hashes
 // as its widened values).
 func (m *Model) WeightsHash() (string, error) {
-	if m.remote != nil {
-		var out string
-		err := m.remote.Call("gpt2.WeightsHash", struct{}{}, &out)
-		return out, err
-	}
 	h := sha256.New()
 	for _, spec := range weightTable(m.Config) {
 		a, err := m.Weight(spec.name)
@@ -260,14 +255,4 @@ func (m *Model) WeightsHash() (string, error) {
 		h.Write(buf)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func init() {
-	RegisterRemote("gpt2.WeightsHash", func(m *Model, decode func(any) error) (any, error) {
-		var none struct{}
-		if err := decode(&none); err != nil {
-			return nil, err
-		}
-		return m.WeightsHash()
-	})
 }

@@ -150,9 +150,6 @@ type Trainer struct {
 // NewTrainer prepares training of m (all of its weights) with opts. A model
 // restored with (*Trainer).Restore continues its schedule where it stopped.
 func NewTrainer(m *Model, opts TrainOptions) (*Trainer, error) {
-	if m.remote != nil {
-		return nil, errors.New("train: the model is held by a resident server; load it into this process (LOGITLENS_RESIDENT=0) to train it")
-	}
 	opts = opts.withDefaults()
 	if err := opts.validate(m.Config); err != nil {
 		return nil, err
@@ -334,11 +331,6 @@ func (o TrainOptions) LearningRate(step int) float64 {
 // tokens, all of one length ≤ n_positions+1), without training: the validation
 // loss.
 func (m *Model) Loss(rows [][]int) (float64, error) {
-	if m.remote != nil {
-		var out float64
-		err := m.remote.Call("gpt2.Loss", rows, &out)
-		return out, err
-	}
 	if len(rows) == 0 {
 		return 0, errors.New("loss: no rows given")
 	}

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/lensmath"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
@@ -38,7 +38,7 @@ func (KLToCorrupt) Name() string {
 
 // Score implements PatchMetric.
 func (KLToCorrupt) Score(logits, corrupt []float32) float64 {
-	return klLogits(corrupt, logits)
+	return lensmath.KL(corrupt, logits)
 }
 
 // LogitDiff scores logit[Token] − logit[Versus] (e.g. " cats" vs " dogs"): the
@@ -54,17 +54,6 @@ func (d LogitDiff) Name() string {
 // Score implements PatchMetric.
 func (d LogitDiff) Score(logits, _ []float32) float64 {
 	return float64(logits[d.Token]) - float64(logits[d.Versus])
-}
-
-// klLogits is KL(softmax(p) ‖ softmax(q)) in nats, computed in float64.
-func klLogits(p, q []float32) float64 {
-	lp, lq := logSumExp(p), logSumExp(q)
-	kl := 0.0
-	for i := range p {
-		a := float64(p[i]) - lp
-		kl += math.Exp(a) * (a - (float64(q[i]) - lq))
-	}
-	return math.Max(0, kl)
 }
 
 // PatchOptions configures PatchSweep.
@@ -97,7 +86,7 @@ var patchHooks = map[string]string{
 // prompt with its value from the corrupted one (the two must have as many
 // tokens) and scores the last position. Each block is one batched run over all
 // positions (batch row p patches position p).
-func PatchSweep(m *gpt2.Model, clean, corrupt string, opts PatchOptions) (*Patching, error) {
+func PatchSweep(m *Model, clean, corrupt string, opts PatchOptions) (*Patching, error) {
 	if m == nil {
 		return nil, errors.New("patching: no model")
 	}
@@ -116,7 +105,7 @@ func PatchSweep(m *gpt2.Model, clean, corrupt string, opts PatchOptions) (*Patch
 }
 
 // PatchSweepIDs is PatchSweep for token ids.
-func PatchSweepIDs(m *gpt2.Model, clean, corrupt []int, opts PatchOptions) (*Patching, error) {
+func PatchSweepIDs(m *Model, clean, corrupt []int, opts PatchOptions) (*Patching, error) {
 	if opts.Hook == "" {
 		opts.Hook = "resid_pre"
 	}

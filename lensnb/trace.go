@@ -6,11 +6,7 @@ import (
 	"math"
 	"sort"
 
-	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
-
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/lensmath"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
@@ -24,7 +20,7 @@ import (
 //	out, err := tr.Run()
 //	x := resid.Value()                           // [seq, n_embd]
 type Trace struct {
-	m       *gpt2.Model
+	m       *Model
 	prompts [][]int
 	saves   map[string][]*Saved
 	patches []lm.Patch
@@ -50,7 +46,7 @@ func (s *Saved) ValueAt(i int) *lm.Array {
 }
 
 // NewTrace starts a trace over one or more prompts (batched in one run).
-func NewTrace(m *gpt2.Model, prompts ...string) *Trace {
+func NewTrace(m *Model, prompts ...string) *Trace {
 	tr := &Trace{m: m, saves: map[string][]*Saved{}}
 	if len(prompts) == 0 {
 		tr.err = errors.New("trace: give at least one prompt")
@@ -66,7 +62,7 @@ func NewTrace(m *gpt2.Model, prompts ...string) *Trace {
 }
 
 // NewTraceIDs starts a trace over tokenized prompts.
-func NewTraceIDs(m *gpt2.Model, prompts ...[]int) *Trace {
+func NewTraceIDs(m *Model, prompts ...[]int) *Trace {
 	tr := &Trace{m: m, saves: map[string][]*Saved{}, prompts: prompts}
 	if len(prompts) == 0 {
 		tr.err = errors.New("trace: give at least one prompt")
@@ -164,44 +160,31 @@ func (tr *Trace) Run() (*TraceOutput, error) {
 // DecodeLogits projects hidden states x [seq, n_embd] onto the vocabulary: through
 // ln_f first when finalNorm is set (statistics computed from x), then the tied
 // lm_head. It returns logits [seq, vocab] — the logit lens of one state.
-func DecodeLogits(m *gpt2.Model, x *lm.Array, finalNorm bool) (*lm.Array, error) {
-	if remote(m) {
-		return call[*lm.Array](m, "lensnb.DecodeLogits", decodeArgs{x, finalNorm})
+func DecodeLogits(m *Model, x *lm.Array, finalNorm bool) (*lm.Array, error) {
+	e, err := m.engine()
+	if err != nil {
+		return nil, err
 	}
-	if len(x.Shape) != 2 || x.Shape[1] != m.Config.NEmbd {
-		return nil, fmt.Errorf("decode: hidden states must be [seq, %d], got %v", m.Config.NEmbd, x.Shape)
-	}
-	exec, err := m.Exec(fmt.Sprintf("decode:norm=%t:seq=%d", finalNorm, x.Shape[0]), func(scope *model.Scope, in []*Node) []*Node {
-		h := in[0]
-		if finalNorm {
-			h = m.FinalNorm(scope, h)
+	if x == nil || len(x.Shape) != 2 || x.Shape[1] != m.Config.NEmbd {
+		shape := "nothing"
+		if x != nil {
+			shape = fmt.Sprint(x.Shape)
 		}
-		return []*Node{m.Unembed(scope, h)}
-	})
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decode: hidden states must be [seq, %d], got %s", m.Config.NEmbd, shape)
 	}
-	outs, err := exec.Call(tensors.FromFlatDataAndDimensions(x.Data, x.Shape...))
-	if err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	data, err := tensors.CopyFlatData[float32](outs[0])
-	if err != nil {
-		return nil, err
-	}
-	return &lm.Array{Shape: outs[0].Shape().Dimensions, Data: data}, nil
+	return e.DecodeLogits(x, finalNorm)
 }
 
 // TopTokens returns the k most likely tokens of one row of logits, with softmax
 // probabilities (ties: lower id first). It is the lens's own top-k pass (one pass,
 // no sort of the vocabulary) and log-sum-exp.
-func TopTokens(m *gpt2.Model, logits []float32, k int) []TokenProb {
+func TopTokens(m *Model, logits []float32, k int) []TokenProb {
 	k = max(0, min(k, len(logits)))
 	if k == 0 {
 		return nil
 	}
-	top, _ := topAndRanks(logits, k, []int{0, 0, 0})
-	lse := logSumExp(logits)
+	top, _ := lensmath.TopAndRanks(logits, k, []int{0, 0, 0})
+	lse := lensmath.LogSumExp(logits)
 	out := make([]TokenProb, len(top))
 	for i, id := range top {
 		out[i] = TokenProb{ID: id, Token: m.Tokenizer.TokenText(id), Logit: float64(logits[id]), Prob: math.Exp(float64(logits[id]) - lse)}

@@ -14,8 +14,10 @@ package lensnb
 // blocks 0..n-2; the last block's output is the model's output and is read as is.
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/gob"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/stfile"
 	"github.com/logitlens-go/logitlens/lm"
 )
@@ -42,9 +43,10 @@ type TunedLens struct {
 	// Trained records how (steps, tokens, loss); informational.
 	Trained map[string]string
 
-	// velW, velB are the optimiser's velocities [n·D·D], [n·D] while training
-	// (saved in checkpoints, so that a resumed run continues its momentum).
-	velW, velB []float32
+	// VelW, VelB are the optimiser's velocities [n·D·D], [n·D] while training
+	// (saved in checkpoints, so that a resumed run continues its momentum); nil
+	// in translators read for use. They do not cross a model server's socket.
+	VelW, VelB []float32
 }
 
 // ModelStamp identifies a model: its shapes and the hash of its weights.
@@ -54,7 +56,7 @@ type ModelStamp struct {
 }
 
 // StampOf returns m's stamp.
-func StampOf(m *gpt2.Model) (ModelStamp, error) {
+func StampOf(m *Model) (ModelStamp, error) {
 	h, err := m.WeightsHash()
 	if err != nil {
 		return ModelStamp{}, fmt.Errorf("tuned lens: %w", err)
@@ -64,7 +66,7 @@ func StampOf(m *gpt2.Model) (ModelStamp, error) {
 
 // NewTunedLens returns identity translators for m (untrained: it reads exactly as
 // the logit lens with ln_f).
-func NewTunedLens(m *gpt2.Model) (*TunedLens, error) {
+func NewTunedLens(m *Model) (*TunedLens, error) {
 	stamp, err := StampOf(m)
 	if err != nil {
 		return nil, err
@@ -78,9 +80,9 @@ func NewTunedLens(m *gpt2.Model) (*TunedLens, error) {
 	return tl, nil
 }
 
-// check says whether tl can read m's states (shapes only; CheckModel also compares
+// Fits says whether tl can read the states of a model of cfg (shapes only; CheckModel also compares
 // the weights).
-func (tl *TunedLens) check(cfg *lm.Config) error {
+func (tl *TunedLens) Fits(cfg *lm.Config) error {
 	if tl.For.NLayer != cfg.NLayer || tl.For.NEmbd != cfg.NEmbd || tl.D != cfg.NEmbd || len(tl.W) != cfg.NLayer || len(tl.B) != cfg.NLayer {
 		return fmt.Errorf("tuned lens: the translators are for a model with n_layer=%d n_embd=%d, this one has n_layer=%d n_embd=%d: train translators for it (logitlens tune)",
 			tl.For.NLayer, tl.For.NEmbd, cfg.NLayer, cfg.NEmbd)
@@ -94,8 +96,8 @@ func (tl *TunedLens) check(cfg *lm.Config) error {
 }
 
 // CheckModel fails unless tl was trained for m's very weights.
-func (tl *TunedLens) CheckModel(m *gpt2.Model) error {
-	if err := tl.check(m.Config); err != nil {
+func (tl *TunedLens) CheckModel(m *Model) error {
+	if err := tl.Fits(m.Config); err != nil {
 		return err
 	}
 	stamp, err := StampOf(m)
@@ -106,58 +108,6 @@ func (tl *TunedLens) CheckModel(m *gpt2.Model) error {
 		return fmt.Errorf("tuned lens: the translators were trained for other weights (hash %.12s…, this model's %.12s…): train translators for this model (logitlens tune)", tl.For.WeightsHash, stamp.WeightsHash)
 	}
 	return nil
-}
-
-// translatorOf returns the translator index of a lens state, or -1 for the final
-// state (read as is).
-func translatorOf(cfg *lm.Config, name string) (int, error) {
-	if name == "embeddings" {
-		return 0, nil
-	}
-	var i int
-	if _, err := fmt.Sscanf(name, "blocks.%d", &i); err == nil && name == fmt.Sprintf("blocks.%d", i) {
-		if i == cfg.NLayer-1 {
-			return -1, nil
-		}
-		return i + 1, nil
-	}
-	return 0, fmt.Errorf("tuned lens: state %s has no translator (the tuned lens reads the embeddings and the blocks' outputs; turn ResidMid off)", name)
-}
-
-// translate applies the translators to states [state][column][d] (new slices;
-// the inputs are not changed). A nil tl is the logit lens: states as they are.
-func (tl *TunedLens) translate(cfg *lm.Config, specs []stateSpec, states [][][]float32) ([][][]float32, error) {
-	if tl == nil {
-		return states, nil
-	}
-	out := make([][][]float32, len(states))
-	d := tl.D
-	for s, spec := range specs {
-		k, err := translatorOf(cfg, spec.name)
-		if err != nil {
-			return nil, err
-		}
-		if k < 0 {
-			out[s] = states[s]
-			continue
-		}
-		w, b := tl.W[k], tl.B[k]
-		out[s] = make([][]float32, len(states[s]))
-		parallelRows(len(states[s]), func(c int) {
-			h := states[s][c]
-			y := make([]float32, d)
-			for r := 0; r < d; r++ {
-				row := w[r*d : (r+1)*d]
-				var acc float32
-				for j, x := range h {
-					acc += row[j] * x
-				}
-				y[r] = h[r] + acc + b[r]
-			}
-			out[s][c] = y
-		})
-	}
-	return out, nil
 }
 
 // TranslatorsFile is the file a tuned lens is saved in, inside its folder.
@@ -179,9 +129,9 @@ func (tl *TunedLens) Save(dir string) error {
 		ts = append(ts, stfile.Float32(fmt.Sprintf("translators.%d.weight", i), []int{tl.D, tl.D}, tl.W[i]),
 			stfile.Float32(fmt.Sprintf("translators.%d.bias", i), []int{tl.D}, tl.B[i]))
 	}
-	if tl.velW != nil {
-		ts = append(ts, stfile.Float32("velocity.weight", []int{len(tl.W), tl.D, tl.D}, tl.velW),
-			stfile.Float32("velocity.bias", []int{len(tl.W), tl.D}, tl.velB))
+	if tl.VelW != nil {
+		ts = append(ts, stfile.Float32("velocity.weight", []int{len(tl.W), tl.D, tl.D}, tl.VelW),
+			stfile.Float32("velocity.bias", []int{len(tl.W), tl.D}, tl.VelB))
 	}
 	if err := stfile.Write(filepath.Join(dir, TranslatorsFile), ts, meta); err != nil {
 		return fmt.Errorf("save tuned lens: %w", err)
@@ -192,7 +142,7 @@ func (tl *TunedLens) Save(dir string) error {
 // LoadTunedLens reads translators saved by Save (dir is the folder or the file)
 // and checks that they were trained for m (shapes and weights hash); translators
 // of another model are refused with a message that says so.
-func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
+func LoadTunedLens(m *Model, dir string) (*TunedLens, error) {
 	path := dir
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		path = filepath.Join(dir, TranslatorsFile)
@@ -234,10 +184,10 @@ func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
 		tl.W, tl.B = append(tl.W, w), append(tl.B, b)
 	}
 	if _, ok := file.Tensors["velocity.weight"]; ok {
-		if tl.velW, err = read("velocity.weight", tl.For.NLayer*tl.D*tl.D); err != nil {
+		if tl.VelW, err = read("velocity.weight", tl.For.NLayer*tl.D*tl.D); err != nil {
 			return nil, err
 		}
-		if tl.velB, err = read("velocity.bias", tl.For.NLayer*tl.D); err != nil {
+		if tl.VelB, err = read("velocity.bias", tl.For.NLayer*tl.D); err != nil {
 			return nil, err
 		}
 	}
@@ -247,8 +197,8 @@ func LoadTunedLens(m *gpt2.Model, dir string) (*TunedLens, error) {
 	return tl, nil
 }
 
-// hash is a short content hash of translators (for tests and logs).
-func (tl *TunedLens) hash() string {
+// Hash is a short content hash of translators (for tests and logs).
+func (tl *TunedLens) Hash() string {
 	h := sha256.New()
 	for i := range tl.W {
 		for _, vs := range [][]float32{tl.W[i], tl.B[i]} {
@@ -262,4 +212,45 @@ func (tl *TunedLens) hash() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-var errTunedNoNorm = errors.New("lens: the tuned lens reads through ln_f: do not set NoFinalNorm with Tuned")
+// tunedWire is a TunedLens on a model server's socket: the matrices as two flat
+// arrays (gob's own encoding of [][]float32 goes value by value), the optimiser's
+// velocities left behind.
+type tunedWire struct {
+	For     ModelStamp
+	D       int
+	Trained map[string]string
+	W, B    *lm.Array
+}
+
+// GobEncode writes tl as flat arrays W [n, D, D] and B [n, D].
+func (tl *TunedLens) GobEncode() ([]byte, error) {
+	n := len(tl.W)
+	w, b := lm.NewArray(n, tl.D, tl.D), lm.NewArray(n, tl.D)
+	for i := range tl.W {
+		if len(tl.W[i]) != tl.D*tl.D || len(tl.B[i]) != tl.D {
+			return nil, fmt.Errorf("tuned lens: translator %d has the wrong size", i)
+		}
+		copy(w.Data[i*tl.D*tl.D:], tl.W[i])
+		copy(b.Data[i*tl.D:], tl.B[i])
+	}
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(tunedWire{For: tl.For, D: tl.D, Trained: tl.Trained, W: w, B: b})
+	return buf.Bytes(), err
+}
+
+// GobDecode reads what GobEncode wrote.
+func (tl *TunedLens) GobDecode(data []byte) error {
+	var w tunedWire
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&w); err != nil {
+		return err
+	}
+	if w.W == nil || w.B == nil || len(w.W.Shape) != 3 || len(w.B.Shape) != 2 || w.W.Shape[1] != w.D || w.W.Shape[2] != w.D || w.B.Shape[0] != w.W.Shape[0] || w.B.Shape[1] != w.D {
+		return errors.New("tuned lens: malformed encoding")
+	}
+	*tl = TunedLens{For: w.For, D: w.D, Trained: w.Trained}
+	for i := 0; i < w.W.Shape[0]; i++ {
+		tl.W = append(tl.W, w.W.Data[i*w.D*w.D:(i+1)*w.D*w.D])
+		tl.B = append(tl.B, w.B.Data[i*w.D:(i+1)*w.D])
+	}
+	return nil
+}

@@ -11,25 +11,16 @@ package lm
 //  3. map each word's UTF-8 bytes to printable characters (space -> "Ġ",
 //     newline -> "Ċ", ...) and apply the BPE merges inside each word.
 //
-// Step 3 (vocabulary, merge ranks, BPE, byte-level decoding) is done by
-// go-huggingface's hftokenizer, loaded from the model folder's tokenizer.json.
-// Steps 1 and 2 are done here, because hftokenizer (v0.4.12) gets step 2
-// wrong for GPT-2: its ByteLevel pre-tokenizer ignores use_regex and splits
-// only before each space. Most of the time the BPE merges hide this (GPT-2
-// learned no merge across a letter/digit/punctuation boundary), but not
-// always: "end.\n\nNew" gives ĊĊ (628) instead of GPT-2's Ċ Ċ (198 198),
-// because "\s+(?!\S)" leaves the last newline to stand alone before a word;
-// "I''m" and "''s" merge "''" (GPT-2 splits off the contraction "'m"/"'s");
-// " 't" gives "Ġ" "'t" instead of GPT-2's "Ġ'" "t". So we load the tokenizer.json with its
-// pre-tokenizer (and post-processor) removed and hand hftokenizer one word
-// at a time, already mapped to the byte-level alphabet, which contains no
-// whitespace, so hftokenizer's default whitespace split leaves it whole.
+// All three are done here (bpe.go has step 3's merges). go-huggingface's
+// hftokenizer, which this file used before, gets step 2 wrong for GPT-2 (v0.4.12:
+// its ByteLevel pre-tokenizer ignores use_regex and splits only before each
+// space: "end.\n\nNew" gave ĊĊ (628) instead of GPT-2's Ċ Ċ (198 198); "I''m"
+// merged "''"), and it links an HTTP client and part of GoMLX into every program
+// that tokenizes — every notebook cell.
 //
-// Other hftokenizer quirks handled here: VocabSize counts <|endoftext|>
-// twice (it is in both the vocab and added_tokens); BPE silently drops a
-// symbol missing from the vocab (we check all 256 byte symbols at load);
-// Decode returns raw bytes, possibly invalid UTF-8 (we replace invalid
-// sequences with U+FFFD as Hugging Face does).
+// Decoding replaces invalid UTF-8 (ids that stop in the middle of a character)
+// with U+FFFD as Hugging Face does; a byte symbol missing from the vocab is an
+// error at load (GPT-2 has no unk token).
 
 import (
 	"encoding/json"
@@ -43,17 +34,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/gomlx/go-huggingface/tokenizers/api"
-	"github.com/gomlx/go-huggingface/tokenizers/hftokenizer"
-
 	"github.com/logitlens-go/logitlens/internal/gpt2vocab"
 )
 
-// Tokenizer is GPT-2's byte-level BPE, loaded from a model folder's tokenizer.json via hftokenizer.
+// Tokenizer is GPT-2's byte-level BPE, loaded from a model folder's tokenizer.json.
 // It is safe for concurrent use.
 type Tokenizer struct {
-	hf        *hftokenizer.Tokenizer // BPE on one byte-level word; pre-tokenizer removed
-	special   []string               // added tokens (e.g. "<|endoftext|>"), longest first
+	bpe       *bpe     // BPE on one byte-level word (bpe.go)
+	special   []string // added tokens (e.g. "<|endoftext|>"), longest first
 	vocabSize int
 	eos       int
 	source    []byte // the tokenizer.json it was built from, written back when a model is saved (Source)
@@ -166,39 +154,18 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer.json: decoder must be ByteLevel (GPT-2's)")
 	}
 
-	// hftokenizer only does BPE on words we have split: drop the pre-tokenizer
-	// and the post-processor (see the comment at the top of this file).
-	top["pre_tokenizer"] = json.RawMessage("null")
-	top["post_processor"] = json.RawMessage("null")
-	top["normalizer"] = json.RawMessage("null")
-	patched, err := json.Marshal(top)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer.json: %w", err)
-	}
-	hf, err := hftokenizer.NewFromContent(nil, patched)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer.json: %w", err)
-	}
-	if err := hf.With(api.EncodeOptions{AddSpecialTokens: false}); err != nil {
-		return nil, fmt.Errorf("tokenizer.json: %w", err)
-	}
-
-	// The vocabulary (with the added tokens, which GPT-2 also lists in the
-	// vocab) must use each id in 0..n-1 once. hftokenizer's own VocabSize
-	// counts <|endoftext|> twice (50258 for GPT-2), so we count here.
-	vocab := hf.GetVocab()
-	if len(vocab) == 0 {
-		return nil, fmt.Errorf("tokenizer.json: empty vocabulary")
-	}
-	seen := make([]bool, len(vocab))
-	for tok, id := range vocab {
-		if id < 0 || id >= len(vocab) || seen[id] {
-			return nil, fmt.Errorf("tokenizer.json: token %q has id %d; want each id in 0..%d used once", tok, id, len(vocab)-1)
+	added := map[string]int{}
+	for _, at := range head.AddedTokens {
+		if at.Content != "" {
+			added[at.Content] = at.ID
 		}
-		seen[id] = true
 	}
-	// hftokenizer silently drops a symbol it cannot find in the vocab (GPT-2
-	// has no unk token), so every one of the 256 byte symbols must be there.
+	b, err := newBPE(head.Model.Vocab, head.Model.Merges, added)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
+	vocab := b.vocab
+	// GPT-2 has no unk token, so every one of the 256 byte symbols must be there.
 	for b := 0; b < 256; b++ {
 		if _, ok := vocab[string(tokByteToRune[b])]; !ok {
 			return nil, fmt.Errorf("tokenizer.json: vocab lacks the symbol %q for byte 0x%02x; not a byte-level BPE", tokByteToRune[b], b)
@@ -209,7 +176,7 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer.json: vocab has no %s token", tokEndOfText)
 	}
 
-	t := &Tokenizer{hf: hf, vocabSize: len(vocab), eos: eos, source: data}
+	t := &Tokenizer{bpe: b, vocabSize: len(vocab), eos: eos, source: data}
 	for _, at := range head.AddedTokens {
 		if at.Content != "" {
 			t.special = append(t.special, at.Content)
@@ -226,9 +193,8 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 // tokenizes it. "<|endoftext|>" in text is the special token EOS(), as when
 // special tokens are allowed. Text must be non-empty, valid UTF-8.
 //
-// hftokenizer's BPE takes time quadratic in the length of a word, so a long
-// run of text without spaces or punctuation (CJK, Thai) is slow: about 0.15 s
-// for 2 KB, 1.5 s for 6 KB (far past GPT-2's 1024-token context).
+// BPE takes time quadratic in the length of a word, so a long run of text without
+// spaces or punctuation (CJK, Thai) is slower than the rest.
 func (t *Tokenizer) Encode(text string) ([]int, error) {
 	if text == "" {
 		return nil, errors.New("empty prompt: give at least one character")
@@ -257,7 +223,10 @@ func (t *Tokenizer) Encode(text string) ([]int, error) {
 			for i := 0; i < n; i++ {
 				word = utf8.AppendRune(word, tokByteToRune[plain[i]])
 			}
-			wordIDs := t.hf.Encode(string(word))
+			wordIDs, err := t.bpe.encodeWord(string(word))
+			if err != nil {
+				return nil, err
+			}
 			if len(wordIDs) == 0 {
 				return nil, fmt.Errorf("tokenizer produced no token for %q", plain[:n])
 			}
@@ -285,7 +254,7 @@ func (t *Tokenizer) cutSpecial(text string) (plain string, id int, rest string, 
 	if bestAt < 0 {
 		return text, 0, "", false
 	}
-	id, _ = t.hf.TokenToID(best)
+	id = t.bpe.vocab[best]
 	return text[:bestAt], id, text[bestAt+len(best):], true
 }
 
@@ -384,7 +353,7 @@ var tokByteToRune = func() (m [256]rune) {
 // maximal invalid sequence, as Hugging Face's decode does. Ids outside the
 // vocabulary are skipped.
 func (t *Tokenizer) Decode(ids []int) string {
-	return tokLossyUTF8(t.hf.Decode(ids))
+	return tokLossyUTF8(t.bpe.decode(ids))
 }
 
 // TokenText returns the text of one token as the model sees it: its bytes
@@ -392,10 +361,10 @@ func (t *Tokenizer) Decode(ids []int) string {
 // part of a UTF-8 character shows those bytes as \xNN escapes ("\xe2\x80"),
 // never as U+FFFD. An id outside the vocabulary gives "".
 func (t *Tokenizer) TokenText(id int) string {
-	if _, ok := t.hf.IDToToken(id); !ok {
+	if id < 0 || id >= len(t.bpe.tokens) {
 		return ""
 	}
-	s := t.hf.Decode([]int{id})
+	s := t.bpe.decode([]int{id})
 	if utf8.ValidString(s) {
 		return s
 	}
@@ -421,7 +390,8 @@ func (t *Tokenizer) EOS() int { return t.eos }
 // ID looks up a vocabulary entry by its exact byte-level spelling, e.g.
 // "Ġcats" (a leading space is "Ġ", a newline "Ċ") or "<|endoftext|>".
 func (t *Tokenizer) ID(token string) (int, bool) {
-	return t.hf.TokenToID(token)
+	id, ok := t.bpe.vocab[token]
+	return id, ok
 }
 
 // tokLossyUTF8 replaces each maximal invalid subsequence of s with U+FFFD,

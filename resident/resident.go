@@ -1,17 +1,22 @@
-// Package resident keeps a model loaded in a background process — a resident
+// Package resident keeps a model loaded in a background process — the model
 // server — so that programs that each live for a moment (every Jupyter cell under
-// GoNB is a new program) use weights loaded once and graphs compiled once.
+// GoNB is a new program) use weights loaded once and graphs compiled once, and do
+// not link the engine at all.
 //
 // One server holds one model reference. A client (Open) finds the server of its
 // reference through a Unix socket in a per-user runtime folder (0700; the socket
-// 0600: no other user of a shared machine can reach it; no TCP), or starts one: a
-// copy of the client's own executable, run detached with LOGITLENS_RESIDENT_SERVE
-// set, which loads the model with the loader the program registered (ServeIfAsked)
-// and answers requests until it has been idle for the idle timeout (default 30
-// minutes) or is asked to stop. The client side is an ordinary *gpt2.Model whose
-// weight-bound calls travel to the server (gpt2.Remote); the server answers each
-// with the same function an in-process model would run, so results and errors are
-// the same.
+// 0600: no other user of a shared machine can reach it; no TCP), or starts one: the
+// server program (cmd/logitlens-server), built once per source tree into the user
+// cache (ServerBinary), run detached, which loads the model and answers requests
+// until it has been idle for the idle timeout (default 30 minutes) or is asked to
+// stop. A server built from other sources than the client's is replaced, never
+// used. The socket can also be named (EnvSocket): a server on another machine,
+// reached through `ssh -L`.
+//
+// This package is the transport: requests are a method name and gob-encoded
+// arguments; a request may stream events before its answer; an error keeps its
+// type when it implements WireError. Package lensnb gives the requests their
+// meaning, on both sides.
 package resident
 
 import (
@@ -32,25 +37,24 @@ import (
 // Protocol is the version of the request protocol. A client and a server of
 // different versions refuse each other with a message that says so; the socket's
 // name carries the version, so that a new client starts its own server.
-const Protocol = 1
+const Protocol = 2
 
 // Environment variables.
 const (
-	// EnvDisable, set to "0", makes lensnb.OpenModel load the model in-process.
+	// EnvDisable, set to "0", makes lensnb.OpenModel load the model in-process
+	// (a program that links package engine; a notebook cell then costs seconds).
 	EnvDisable = "LOGITLENS_RESIDENT"
+	// EnvSocket names the socket of a server started by hand (logitlens-server
+	// -socket PATH), here or at the end of `ssh -L local.sock:remote.sock`: clients
+	// use it for every model reference it serves, and never start or stop it.
+	EnvSocket = "LOGITLENS_RESIDENT_SOCKET"
 	// EnvIdle is how long a server waits without requests before it exits
 	// (a Go duration: "30m", "2h"; default 30m).
 	EnvIdle = "LOGITLENS_RESIDENT_IDLE"
 	// EnvDir overrides the runtime folder of the sockets.
 	EnvDir = "LOGITLENS_RESIDENT_DIR"
-
-	// EnvDefer, set to "1", tells lensnb's init not to serve: the program registers
-	// requests of its own (gpt2.RegisterRemote) in init and calls
-	// lensnb.ServeIfAsked itself, first thing in main.
-	EnvDefer = "LOGITLENS_RESIDENT_DEFER"
-
-	envServe  = "LOGITLENS_RESIDENT_SERVE"  // in a server: the model reference
-	envSocket = "LOGITLENS_RESIDENT_SOCKET" // in a server: its socket
+	// EnvServerBinary names a server program to use instead of building one.
+	EnvServerBinary = "LOGITLENS_SERVER_BIN"
 )
 
 // DefaultIdle is how long a server stays without requests.
@@ -58,9 +62,6 @@ const DefaultIdle = 30 * time.Minute
 
 // Enabled reports whether models should be resident (EnvDisable is not "0").
 func Enabled() bool { return strings.TrimSpace(os.Getenv(EnvDisable)) != "0" }
-
-// Deferred reports whether EnvDefer is set.
-func Deferred() bool { return os.Getenv(EnvDefer) == "1" }
 
 // RuntimeDir returns the private folder of the sockets, creating it (0700) when
 // needed: $LOGITLENS_RESIDENT_DIR, else $XDG_RUNTIME_DIR/logitlens, else
@@ -98,9 +99,9 @@ func RuntimeDir() (string, error) {
 // resolves to: programs that differ in them get different servers.
 var keyEnv = []string{"LOGITLENS_CACHE", "LOGITLENS_DEMO_DIR", "HF_HOME", "HF_HUB_CACHE", "HF_ENDPOINT", "XDG_CACHE_HOME"}
 
-// key names the files of ref's server in the runtime folder.
-func key(ref string) string {
-	id := canonical(ref) + "\x00" + strconv.Itoa(Protocol)
+// key names the files of the server of ref loaded with options in the runtime folder.
+func key(ref, options string) string {
+	id := canonical(ref) + "\x00" + options + "\x00" + strconv.Itoa(Protocol)
 	for _, k := range keyEnv {
 		id += "\x00" + k + "=" + os.Getenv(k)
 	}
@@ -119,13 +120,17 @@ func canonical(ref string) string {
 	return ref
 }
 
-// SocketPath returns the socket of ref's server.
-func SocketPath(ref string) (string, error) {
+// SocketPath returns the socket of the server of ref loaded with options (a
+// string that tells load options apart, "" for the defaults); EnvSocket when set.
+func SocketPath(ref, options string) (string, error) {
+	if s := os.Getenv(EnvSocket); s != "" {
+		return s, nil
+	}
 	dir, err := RuntimeDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, key(ref)+".sock"), nil
+	return filepath.Join(dir, key(ref, options)+".sock"), nil
 }
 
 // Messages. Each request and each reply carries its payload gob-encoded on its
@@ -135,12 +140,22 @@ type hello struct {
 	Ref      string
 }
 
+// Info is what a server says of itself when a client connects.
+type Info struct {
+	Ref     string // the model's label (a random model's says so)
+	Dir     string // the model folder (config.json, tokenizer.json, the weights)
+	Backend string // the engine's GoMLX backend
+	Build   string // the sources the server was built from (BuildID)
+	// Requested is the reference the server was asked to load.
+	Requested string
+	PID       int
+	// Kind is "random", "demo" or "" (lensnb.Model's Random and Demo).
+	Kind string
+}
+
 type helloReply struct {
 	Protocol int
-	Ref      string // the server's model reference, as the loader labelled it
-	Dir      string // the model folder (config.json, tokenizer.json)
-	Backend  string
-	PID      int
+	Info     Info
 	Err      string
 }
 
@@ -149,9 +164,42 @@ type request struct {
 	Args   []byte
 }
 
+// response is an event (Event set: more follows) or the answer.
 type response struct {
-	Err   string
-	Reply []byte
+	Event   []byte
+	Err     *RemoteError
+	Reply   []byte
+	IsEvent bool
+}
+
+// WireError is an error that crosses the socket with its type: the client gets a
+// *RemoteError with its Kind and Data, and the package that defined the error
+// rebuilds it (lensnb does for *lensnb.ModelError).
+type WireError interface {
+	error
+	WireKind() string
+	WireData() ([]byte, error)
+}
+
+// RemoteError is an error that a server returned.
+type RemoteError struct {
+	Message string
+	Kind    string // WireError's kind, "" for a plain error
+	Data    []byte
+}
+
+func (e *RemoteError) Error() string { return e.Message }
+
+// remoteError is err as it crosses the socket.
+func remoteError(err error) *RemoteError {
+	r := &RemoteError{Message: err.Error()}
+	var w WireError
+	if errors.As(err, &w) {
+		if data, derr := w.WireData(); derr == nil {
+			r.Kind, r.Data = w.WireKind(), data
+		}
+	}
+	return r
 }
 
 // Server-control methods (not model operations).
@@ -179,5 +227,12 @@ var errOtherVersion = errors.New("another version of logitlens")
 func versionError(theirs int, where string) error {
 	return fmt.Errorf("resident: the server at %s speaks protocol %d and this program protocol %d (%w): stop it (lensnb.StopResident, or kill its process) or set %s=0", where, theirs, Protocol, errOtherVersion, EnvDisable)
 }
+
+// Encode and Decode are the payload codec of requests, events and answers (gob),
+// for the packages that give requests their meaning.
+func Encode(v any) ([]byte, error) { return encode(v) }
+
+// Decode reads what Encode wrote into v (a pointer).
+func Decode(data []byte, v any) error { return decode(data, v) }
 
 var errNotServer = errors.New("resident: the socket answered, but not as a logitlens resident server")

@@ -10,48 +10,42 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/logitlens-go/logitlens/gpt2"
 )
 
-// Loader loads the model a server holds.
-type Loader func(ref string) (*gpt2.Model, error)
+// Handler answers one request: decode fills its argument (call it once), emit
+// sends an event before the answer (the client's onEvent receives it), and the
+// reply is sent back. An error that implements WireError keeps its type.
+type Handler func(method string, decode func(args any) error, emit func(event any) error) (reply any, err error)
 
-// ServeIfAsked turns this process into the server a client started, when it is
-// one (LOGITLENS_RESIDENT_SERVE is set): it loads the model with load, serves
-// until idle or stopped, and exits. Otherwise it returns at once. A program calls
-// it before doing anything else (lensnb does, from init).
-func ServeIfAsked(load Loader) {
-	ref, ok := os.LookupEnv(envServe)
-	if !ok {
-		return
-	}
-	sock := os.Getenv(envSocket)
-	if exe, err := os.Executable(); err == nil && os.Getenv("LOGITLENS_RESIDENT_KEEP_BINARY") == "" {
-		os.Remove(exe) // the client's copy: the running process keeps its inode
-	}
-	idle := DefaultIdle
-	if s := os.Getenv(EnvIdle); s != "" {
-		if d, err := time.ParseDuration(s); err == nil && d > 0 {
-			idle = d
-		}
-	}
-	if err := Serve(sock, ref, load, idle); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
+// Request is what a client that started this process asked it to serve.
+type Request struct {
+	Ref, Load, Socket string
+	Idle              time.Duration
 }
 
-// Serve loads ref and answers requests on the Unix socket sock until no request
-// has come for idle, or one asks it to stop. Requests are answered one at a time
-// (the model is used by one request at a time: its memory stays one copy of the
-// weights plus one request's working memory).
-func Serve(sock, ref string, load Loader, idle time.Duration) error {
-	m, err := load(ref)
-	if err != nil {
-		return err
+// Requested returns the request of the client that started this process, and
+// whether one did (the server program's environment says so).
+func Requested() (Request, bool) {
+	ref, ok := os.LookupEnv(envServe)
+	if !ok {
+		return Request{}, false
 	}
+	return Request{Ref: ref, Load: os.Getenv(envServeLoad), Socket: os.Getenv(envServeSock), Idle: IdleTimeout()}, true
+}
+
+// IdleTimeout is $LOGITLENS_RESIDENT_IDLE, or DefaultIdle.
+func IdleTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(EnvIdle)); err == nil && d > 0 {
+		return d
+	}
+	return DefaultIdle
+}
+
+// Serve answers requests on the Unix socket sock with handle until no request has
+// come for idle (0: never), or one asks it to stop. Requests on the model are
+// answered one at a time (its memory stays one copy of the weights plus one
+// request's working memory).
+func Serve(sock string, info Info, handle Handler, idle time.Duration) error {
 	syscall.Umask(0o077) // the socket is created 0600 (0700 & ~umask for its folder entry)
 	os.Remove(sock)      // a stale socket of a dead server; the client holds the start lock
 	ln, err := net.Listen("unix", sock)
@@ -62,8 +56,11 @@ func Serve(sock, ref string, load Loader, idle time.Duration) error {
 		ln.Close()
 		return fmt.Errorf("resident: %w", err)
 	}
-	s := &server{m: m, ln: ln, sock: sock, idle: idle, last: time.Now(), done: make(chan struct{})}
-	go s.watchIdle()
+	info.PID = os.Getpid()
+	s := &server{info: info, handle: handle, ln: ln, sock: sock, idle: idle, last: time.Now(), done: make(chan struct{})}
+	if idle > 0 {
+		go s.watchIdle()
+	}
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -82,10 +79,11 @@ func Serve(sock, ref string, load Loader, idle time.Duration) error {
 }
 
 type server struct {
-	m    *gpt2.Model
-	ln   net.Listener
-	sock string
-	idle time.Duration
+	info   Info
+	handle Handler
+	ln     net.Listener
+	sock   string
+	idle   time.Duration
 
 	modelMu sync.Mutex // one request on the model at a time
 
@@ -129,7 +127,7 @@ func (s *server) serveConn(conn net.Conn) {
 	if err := dec.Decode(&h); err != nil {
 		return // not a client of ours
 	}
-	reply := helloReply{Protocol: Protocol, Ref: s.m.Ref, Dir: s.m.Dir, Backend: s.m.BackendName, PID: os.Getpid()}
+	reply := helloReply{Protocol: Protocol, Info: s.info}
 	if h.Protocol != Protocol {
 		reply.Err = fmt.Sprintf("this server speaks protocol %d, the client %d", Protocol, h.Protocol)
 	}
@@ -141,7 +139,7 @@ func (s *server) serveConn(conn net.Conn) {
 		if err := dec.Decode(&req); err != nil {
 			return
 		}
-		resp := s.answer(req)
+		resp := s.answer(req, enc)
 		if err := enc.Encode(resp); err != nil {
 			return
 		}
@@ -152,9 +150,9 @@ func (s *server) serveConn(conn net.Conn) {
 	}
 }
 
-// answer runs one request; a failure of the request (bad input, a panic) is its
-// error, and the server goes on serving.
-func (s *server) answer(req request) (resp response) {
+// answer runs one request, sending its events on enc as they come; a failure of
+// the request (bad input, a panic) is its error, and the server goes on serving.
+func (s *server) answer(req request, enc *gob.Encoder) (resp response) {
 	s.mu.Lock()
 	s.active++
 	s.mu.Unlock()
@@ -172,21 +170,29 @@ func (s *server) answer(req request) (resp response) {
 	defer s.modelMu.Unlock()
 	defer func() {
 		if p := recover(); p != nil {
-			resp = response{Err: fmt.Sprintf("internal error in the resident server while answering %s: %v\n%s", req.Method, p, debug.Stack())}
+			resp = response{Err: &RemoteError{Message: fmt.Sprintf("internal error in the model server while answering %s: %v\n%s", req.Method, p, debug.Stack())}}
 		}
 	}()
-	reply, err := gpt2.ServeRemote(s.m, req.Method, func(args any) error {
+	decodeArgs := func(args any) error {
 		if err := decode(req.Args, args); err != nil {
 			return fmt.Errorf("resident: request %s: %w", req.Method, err)
 		}
 		return nil
-	})
+	}
+	emit := func(event any) error {
+		data, err := encode(event)
+		if err != nil {
+			return fmt.Errorf("resident: cannot send an event of %s: %w", req.Method, err)
+		}
+		return enc.Encode(response{IsEvent: true, Event: data})
+	}
+	reply, err := s.handle(req.Method, decodeArgs, emit)
 	if err != nil {
-		return response{Err: err.Error()}
+		return response{Err: remoteError(err)}
 	}
 	data, err := encode(reply)
 	if err != nil {
-		return response{Err: fmt.Sprintf("resident: cannot send the answer to %s: %v", req.Method, err)}
+		return response{Err: &RemoteError{Message: fmt.Sprintf("resident: cannot send the answer to %s: %v", req.Method, err)}}
 	}
 	return response{Reply: data}
 }

@@ -1,6 +1,6 @@
 //go:build goexperiment.simd && amd64
 
-package lensnb
+package lensmath
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// topAndRanksSIMD returns what topAndRanks (lens.go) returns: the ranks count
+// topAndRanksSIMD returns what TopAndRanks returns: the ranks count
 // compare masks 8 logits at a time (ties, "== a below the id", in a second short
 // pass), and only 8-logit blocks with a value above the current k-th enter the
 // scalar top-k insertion.
@@ -82,7 +82,7 @@ func TestTopAndRanksSIMD(t *testing.T) {
 	v := len(z) / len(ids)
 	for r := range ids {
 		row := z[r*v : (r+1)*v]
-		a, ar := topAndRanks(row, 5, ids[r])
+		a, ar := TopAndRanks(row, 5, ids[r])
 		b, br := topAndRanksSIMD(row, 5, ids[r])
 		if fmt.Sprint(a, ar) != fmt.Sprint(b, br) {
 			t.Fatalf("row %d: scalar %v %v, SIMD %v %v", r, a, ar, b, br)
@@ -121,7 +121,7 @@ func TestTopAndRanksSpecialRows(t *testing.T) {
 	nan[5], nan[2000] = float32(math.NaN()), float32(math.NaN())
 	for name, row := range rows {
 		ids := []int{17, 3, 150}
-		a, ar := topAndRanks(row, 5, ids)
+		a, ar := TopAndRanks(row, 5, ids)
 		b, br := topAndRanksSIMD(row, 5, ids)
 		if fmt.Sprint(a, ar) != fmt.Sprint(b, br) {
 			t.Errorf("%s: scalar %v %v, SIMD %v %v", name, a, ar, b, br)
@@ -147,7 +147,7 @@ func TestTopAndRanksSpecialRows(t *testing.T) {
 		}
 	}
 	ids := []int{17, 3, 150}
-	a, ar := topAndRanks(nan, 5, ids)
+	a, ar := TopAndRanks(nan, 5, ids)
 	b, br := topAndRanksSIMD(nan, 5, ids)
 	if fmt.Sprint(a, ar) != fmt.Sprint(b, br) {
 		t.Errorf("NaN row: scalar %v %v, SIMD %v %v", a, ar, b, br)

@@ -1,9 +1,9 @@
-package lensnb
+package lensmath
 
 // Evidence for a faster top-k/rank pass (BENCHMARKS.md): the lens' scalar pass
 // against a SIMD prototype on random rows. Benchmarks run only with -bench:
 //
-//	go test ./lensnb -run TopAndRanks -bench TopAndRanks
+//	go test ./internal/lensmath -run TopAndRanks -bench TopAndRanks
 
 import (
 	"math/rand/v2"
@@ -36,5 +36,5 @@ func benchTopK(b *testing.B, f func([]float32, int, []int) ([]int, []int)) {
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(len(z)), "ns/logit")
 }
 
-// BenchmarkTopAndRanks times the lens' scalar pass (topAndRanks in lens.go).
-func BenchmarkTopAndRanks(b *testing.B) { benchTopK(b, topAndRanks) }
+// BenchmarkTopAndRanks times the lens' scalar pass (TopAndRanks).
+func BenchmarkTopAndRanks(b *testing.B) { benchTopK(b, TopAndRanks) }

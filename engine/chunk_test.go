@@ -1,4 +1,4 @@
-package lensnb
+package engine
 
 import "testing"
 
