@@ -14,7 +14,7 @@ import (
 
 	"github.com/logitlens-go/logitlens/corpus"
 	"github.com/logitlens-go/logitlens/demo"
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
@@ -24,16 +24,16 @@ const valEvery = 20
 
 var (
 	once   sync.Once
-	model  *gpt2.Model
+	model  *lensnb.Model
 	val    []int // validation tokens
 	words  map[string]bool
 	setErr error
 )
 
-func setup(t *testing.T) (*gpt2.Model, []int) {
+func setup(t *testing.T) (*lensnb.Model, []int) {
 	t.Helper()
 	once.Do(func() {
-		model, setErr = lensnb.LoadModel(lensnb.DemoModel, lensnb.LoadModelOptions{})
+		model, setErr = engine.LoadModel(lensnb.DemoModel, lensnb.LoadModelOptions{})
 		if setErr != nil {
 			return
 		}

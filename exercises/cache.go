@@ -10,8 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/logitlens-go/logitlens/gpt2"
-	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/internal/atomicfile"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
@@ -41,7 +40,7 @@ func CacheDir() (string, error) {
 // model (the prompt, the options): the model itself (its folder, its weights
 // file's size and time, its config) is part of the key already. A value that
 // cannot be stored or read back is simply recomputed.
-func Remember[T any](m *gpt2.Model, key string, fn func() (T, error)) (T, error) {
+func Remember[T any](m *lensnb.Model, key string, fn func() (T, error)) (T, error) {
 	path, err := rememberPath(m, key)
 	if err == nil {
 		if data, err := os.ReadFile(path); err == nil {
@@ -57,7 +56,7 @@ func Remember[T any](m *gpt2.Model, key string, fn func() (T, error)) (T, error)
 	}
 	var buf bytes.Buffer
 	if gob.NewEncoder(&buf).Encode(v) == nil && os.MkdirAll(filepath.Dir(path), 0o755) == nil {
-		_ = fixture.WriteFileAtomic(path, buf.Bytes()) // a cache: failing to write only costs time
+		_ = atomicfile.WriteBytes(path, buf.Bytes()) // a cache: failing to write only costs time
 	}
 	return v, nil
 }
@@ -71,7 +70,7 @@ func Forget() error {
 	return os.RemoveAll(dir)
 }
 
-func rememberPath(m *gpt2.Model, key string) (string, error) {
+func rememberPath(m *lensnb.Model, key string) (string, error) {
 	if m == nil {
 		return "", fmt.Errorf("remember: no model")
 	}
@@ -81,7 +80,7 @@ func rememberPath(m *gpt2.Model, key string) (string, error) {
 	}
 	cfg, _ := json.Marshal(m.Config)
 	id := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00", cacheVersion, m.Dir, cfg, key)
-	if st, err := os.Stat(filepath.Join(m.Dir, gpt2.WeightsFile)); err == nil {
+	if st, err := os.Stat(filepath.Join(m.Dir, lm.WeightsFile)); err == nil {
 		id += fmt.Sprintf("%d\x00%d", st.Size(), st.ModTime().UnixNano())
 	}
 	sum := sha256.Sum256([]byte(id))
@@ -92,12 +91,12 @@ func rememberPath(m *gpt2.Model, key string) (string, error) {
 // Prompt greedily to MaxLength tokens (MinLength too, so it cannot stop early),
 // keeping every step's hidden states. Notebooks call it after the cell where the
 // student runs m.Generate themselves, so that later cells do not generate again.
-func CourseGeneration(m *gpt2.Model) (*lm.Generation, error) {
+func CourseGeneration(m *lensnb.Model) (*lm.Generation, error) {
 	return GenerationOf(m, Prompt, MaxLength)
 }
 
 // GenerationOf is CourseGeneration for any prompt and total length.
-func GenerationOf(m *gpt2.Model, prompt string, maxLength int) (*lm.Generation, error) {
+func GenerationOf(m *lensnb.Model, prompt string, maxLength int) (*lm.Generation, error) {
 	if m == nil {
 		return nil, fmt.Errorf("generation: no model")
 	}
@@ -114,7 +113,7 @@ func GenerationOf(m *gpt2.Model, prompt string, maxLength int) (*lm.Generation, 
 // CourseLens is Part 1's lens, remembered: every hidden state of every step of
 // CourseGeneration projected through lm_head without the final LayerNorm, as
 // the course does it (lensnb.FromGeneration with NoFinalNorm).
-func CourseLens(m *gpt2.Model) (*lensnb.Result, error) {
+func CourseLens(m *lensnb.Model) (*lensnb.Result, error) {
 	gen, err := CourseGeneration(m)
 	if err != nil {
 		return nil, err

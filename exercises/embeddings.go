@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
@@ -34,7 +34,7 @@ type Readback struct {
 // takes dot products, so a row of W that is long can win over the input token's
 // own row, and wpe[pos] moves the vector away from wte[token]: both are measured
 // rather than assumed.
-func Readbacks(m *gpt2.Model, ids []int) ([]Readback, error) {
+func Readbacks(m *lensnb.Model, ids []int) ([]Readback, error) {
 	if m == nil {
 		return nil, fmt.Errorf("readback: no model")
 	}
@@ -135,7 +135,7 @@ func rankOf(xs []float64, i int) int {
 // ReadbackTable lays out rs as text, one prompt position a line, and ends with
 // what the numbers say about the loaded model (the share of positions whose
 // embeddings state decodes to its own input token).
-func ReadbackTable(m *gpt2.Model, rs []Readback) string {
+func ReadbackTable(m *lensnb.Model, rs []Readback) string {
 	name := func(id int) string {
 		s := []rune(Visible(m.Tokenizer.TokenText(id)))
 		if len(s) > 11 {

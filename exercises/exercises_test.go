@@ -39,14 +39,14 @@ func TestMain(m *testing.M) {
 	os.Setenv(EnvModel, "tiny")
 	code := m.Run()
 	for _, ref := range []string{"tiny", "TINY", "gpt2"} {
-		_ = resident.Stop(ref)
+		_ = lensnb.StopResident(ref)
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 // tiny loads the tiny random-weights model and the course's generation on it.
-func tiny(t *testing.T) (*gpt2.Model, *lm.Generation) {
+func tiny(t *testing.T) (*lensnb.Model, *lm.Generation) {
 	t.Helper()
 	m, err := LoadModelFrom("tiny")
 	if err != nil {
@@ -78,7 +78,7 @@ func TestCheckers(t *testing.T) {
 	cfg, s := m.Config, m.Summary(0)
 	steps, perStep := len(gen.Steps), len(gen.Steps[0].HiddenStates)
 	type checker func(answer int) bool
-	onModel := func(f func(int, *gpt2.Model) bool) checker { return func(a int) bool { return f(a, m) } }
+	onModel := func(f func(int, *lensnb.Model) bool) checker { return func(a int) bool { return f(a, m) } }
 	onGen := func(f func(int, *lm.Generation) bool) checker { return func(a int) bool { return f(a, gen) } }
 
 	tests := []struct {

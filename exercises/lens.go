@@ -6,19 +6,19 @@ import (
 	"strings"
 
 	"github.com/logitlens-go/logitlens/display"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
 // LMHead returns the weights of the language-model head, [vocab, n_embd]. GPT-2
 // ties lm_head to the token embeddings, so this is wte: the logit of token v for a
-// hidden state h is the dot product of row v with h.
-func LMHead(m *gpt2.Model) (*lm.Array, error) {
+// hidden state h is the dot product of row v with h. It is read here, from the
+// model folder's file (not through the model server).
+func LMHead(m *lensnb.Model) (*lm.Array, error) {
 	if m == nil {
 		return nil, fmt.Errorf("lm_head: no model")
 	}
-	w, err := m.LMHead()
+	w, err := lm.ReadWeight(m.Dir, "wte.weight")
 	if err != nil {
 		return nil, fmt.Errorf("lm_head: %w", err)
 	}

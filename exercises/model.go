@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
@@ -34,10 +33,10 @@ const (
 const randomSuffix = " (случайные веса)"
 
 // IsRandom reports whether m was loaded as one of the random-weights models.
-func IsRandom(m *gpt2.Model) bool { return lensnb.IsRandom(m) }
+func IsRandom(m *lensnb.Model) bool { return lensnb.IsRandom(m) }
 
 // LoadModel loads the model named by LOGITLENS_MODEL (DefaultModel when unset).
-func LoadModel() (*gpt2.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
+func LoadModel() (*lensnb.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
 
 // LoadModelFrom opens ref with lensnb.OpenModel: the model is held by a resident
 // server that the first cell starts and later cells reuse (LOGITLENS_RESIDENT=0:
@@ -45,7 +44,7 @@ func LoadModel() (*gpt2.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)
 // random-weights model's name, a hub id (from the Hugging Face cache when it is
 // there, downloaded otherwise) or a local folder. A model that cannot be had is
 // reported by a *LoadError that says, in Russian, what to do.
-func LoadModelFrom(ref string) (*gpt2.Model, error) {
+func LoadModelFrom(ref string) (*lensnb.Model, error) {
 	m, err := lensnb.OpenModel(ref, lensnb.LoadModelOptions{Progress: os.Stderr, RandomLabel: randomSuffix})
 	var me *lensnb.ModelError
 	if errors.As(err, &me) {
@@ -93,7 +92,7 @@ func (e *LoadError) Error() string {
 
 var (
 	modelOnce = new(sync.Once)
-	model     *gpt2.Model
+	model     *lensnb.Model
 	modelErr  error
 
 	// exit ends the cell's program; replaced in tests.
@@ -107,7 +106,7 @@ var (
 // random-weights model it prints a one-line warning. If the model cannot be
 // loaded it prints what to do and ends the cell's program with exit status 1,
 // which Jupyter shows as a failed cell.
-func Model() *gpt2.Model {
+func Model() *lensnb.Model {
 	modelOnce.Do(func() {
 		model, modelErr = LoadModel()
 		switch {
@@ -127,7 +126,7 @@ func Model() *gpt2.Model {
 
 // Brief returns one line about m: its name and the backend it runs on, without
 // its sizes (notebook 01 asks for them in its tasks).
-func Brief(m *gpt2.Model) string {
+func Brief(m *lensnb.Model) string {
 	if m == nil {
 		return "модель не загружена"
 	}
@@ -135,7 +134,7 @@ func Brief(m *gpt2.Model) string {
 }
 
 // Describe returns one line about m: its name, size and the backend it runs on.
-func Describe(m *gpt2.Model) string {
+func Describe(m *lensnb.Model) string {
 	if m == nil {
 		return "модель не загружена"
 	}
@@ -166,13 +165,9 @@ func Must[T any](v T, err error) T {
 	return v
 }
 
-// HasGPU reports whether the GoMLX backend runs on a GPU (XLA with CUDA or ROCm).
+// HasGPU reports whether the notebooks' model runs on a GPU (XLA with CUDA or ROCm).
 func HasGPU() bool {
-	_, name, err := gpt2.Backend()
-	if err != nil {
-		return false
-	}
-	name = strings.ToLower(name)
+	name := strings.ToLower(Model().BackendName)
 	return strings.Contains(name, "cuda") || strings.Contains(name, "rocm") || strings.Contains(name, "gpu")
 }
 
@@ -186,7 +181,7 @@ func Check(err error) { Must(struct{}{}, err) }
 // torchinfo's summary and worded in Russian: every module with its output shape
 // and parameters, then the totals. Unlike Summary.String it does not spell out
 // the number of blocks and outputs: tasks 3 and 4 ask for them.
-func Card(m *gpt2.Model, seqLen int) string {
+func Card(m *lensnb.Model, seqLen int) string {
 	if m == nil {
 		return "модель не загружена"
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/logitlens-go/logitlens/display"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
@@ -29,7 +28,7 @@ const projectionName = "Упражнение «проекция вручную»
 // values, the maximum first or last, ties). Any correct way to compute them
 // passes: in float32 or float64, in any order of summation. It prints «✓ Верно!…»
 // or what went wrong, and reports whether both are right.
-func CheckProjection(project ProjectFunc, argmax ArgmaxFunc, m *gpt2.Model) bool {
+func CheckProjection(project ProjectFunc, argmax ArgmaxFunc, m *lensnb.Model) bool {
 	if project == nil || argmax == nil {
 		fmt.Fprintf(out(), "✗ %s: передайте обе функции — CheckProjection(project, argmax, m).\n", projectionName)
 		return false
@@ -131,7 +130,7 @@ func callProject(project ProjectFunc, W *lm.Array, h []float32) (logits []float3
 
 // compareLogits says what is wrong with got (the student's logits) against want
 // (DecodeLogits'), or returns "".
-func compareLogits(got, want []float32, W *lm.Array, h []float32, m *gpt2.Model) string {
+func compareLogits(got, want []float32, W *lm.Array, h []float32, m *lensnb.Model) string {
 	vocab, d := W.Shape[0], W.Shape[1]
 	if len(got) != vocab {
 		return fmt.Sprintf("Она вернула %d %s, а нужно по одному логиту на каждый токен словаря: W.Shape[0] = %d.",

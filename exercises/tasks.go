@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
@@ -95,7 +95,7 @@ func missing(n int, what string) bool {
 
 // Task1 checks the number of top-level modules of the model (PyTorch's
 // model._modules): the child modules of GPT2LMHeadModel, m.Modules().
-func Task1(answer int, m *gpt2.Model) bool {
+func Task1(answer int, m *lensnb.Model) bool {
 	if m == nil {
 		return missing(1, "модель")
 	}
@@ -118,7 +118,7 @@ func Task1(answer int, m *gpt2.Model) bool {
 // config (paramCount), not taken from the model card: reading the card and
 // computing it are both right, and a card that disagreed with the model's shapes
 // would be caught by the tests rather than echoed.
-func Task2(answer int, m *gpt2.Model) bool {
+func Task2(answer int, m *lensnb.Model) bool {
 	if m == nil {
 		return missing(2, "модель")
 	}
@@ -139,7 +139,7 @@ func Task2(answer int, m *gpt2.Model) bool {
 }
 
 // Task3 checks the number of transformer blocks (n_layer of the config).
-func Task3(answer int, m *gpt2.Model) bool {
+func Task3(answer int, m *lensnb.Model) bool {
 	if m == nil {
 		return missing(3, "модель")
 	}
@@ -160,7 +160,7 @@ func Task3(answer int, m *gpt2.Model) bool {
 
 // Task4 checks the number of outputs of the model: one logit per vocabulary
 // token, as many as the rows of the tied lm_head (vocab_size of the config).
-func Task4(answer int, m *gpt2.Model) bool {
+func Task4(answer int, m *lensnb.Model) bool {
 	if m == nil {
 		return missing(4, "модель")
 	}

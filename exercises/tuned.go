@@ -8,24 +8,19 @@ package exercises
 // two lenses as text, as a Result for display.Lines and side by side.
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/logitlens-go/logitlens/corpus"
 	"github.com/logitlens-go/logitlens/display"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
@@ -51,7 +46,7 @@ type TuneText struct {
 // addresses and the Brown corpus) with m's tokenizer, split into training and
 // held-out documents, and cuts rows windows of width tokens from the held-out
 // part. The tokens are remembered (Remember), so only the first call tokenises.
-func TuneCorpus(m *gpt2.Model, rows, width int) (*TuneText, error) {
+func TuneCorpus(m *lensnb.Model, rows, width int) (*TuneText, error) {
 	if m == nil {
 		return nil, fmt.Errorf("корпус: нет модели")
 	}
@@ -142,7 +137,7 @@ func tuneSettings(o lensnb.TuneOptions) string {
 // trained for m with opts: the same model and settings give the same folder, so a
 // later cell (or a later session) finds them there. Progress and Checkpoint do not
 // count.
-func TunedDir(m *gpt2.Model, opts lensnb.TuneOptions) (string, error) {
+func TunedDir(m *lensnb.Model, opts lensnb.TuneOptions) (string, error) {
 	path, err := rememberPath(m, "tuned-lens:"+tuneSettings(opts))
 	if err != nil {
 		return "", err
@@ -153,7 +148,7 @@ func TunedDir(m *gpt2.Model, opts lensnb.TuneOptions) (string, error) {
 // TrainedLens loads the translators trained for m with opts from TunedDir. When
 // there are none yet, the error says to run the training cell and satisfies
 // errors.Is(err, fs.ErrNotExist).
-func TrainedLens(m *gpt2.Model, opts lensnb.TuneOptions) (*lensnb.TunedLens, error) {
+func TrainedLens(m *lensnb.Model, opts lensnb.TuneOptions) (*lensnb.TunedLens, error) {
 	dir, err := TunedDir(m, opts)
 	if err != nil {
 		return nil, err
@@ -175,69 +170,23 @@ func (e *notTrained) Error() string {
 
 func (e *notTrained) Unwrap() error { return fs.ErrNotExist }
 
-// LoadInProcess loads the model named by LOGITLENS_MODEL into this program
-// (lensnb.LoadModel), not through the resident server: training the tuned lens
-// needs the weights in the program that trains. It loads each time it is called.
-func LoadInProcess() (*gpt2.Model, error) {
-	ref := os.Getenv(EnvModel)
-	m, err := lensnb.LoadModel(ref, lensnb.LoadModelOptions{Progress: os.Stderr, RandomLabel: randomSuffix})
-	if err != nil {
-		var me *lensnb.ModelError
-		if errors.As(err, &me) {
-			ref = me.Ref
-		}
-		return nil, &LoadError{Ref: ref, Err: err}
-	}
-	return m, nil
+// TuneProgress returns a receiver for lensnb.TuneOptions.OnProgress that prints
+// the training's progress to w in Russian, the states named as in the charts.
+func TuneProgress(w io.Writer) func(lensnb.TuneProgress) {
+	return func(p lensnb.TuneProgress) { fmt.Fprintln(w, russianProgress(p)) }
 }
 
-// progressLine is TrainTunedLens's progress line (lensnb.TuneOptions.Progress).
-var progressLine = regexp.MustCompile(`^tune: step (\d+)/(\d+)\s+loss (\S+)\s+(\S+) tokens/s\s+ETA (\S+)\s+KL per layer:(.*)$`)
-
-// TuneProgress returns a writer for lensnb.TuneOptions.Progress that prints the
-// training's progress lines to w in Russian, the states named as in the charts
-// (a line it does not recognise is passed on as is).
-func TuneProgress(w io.Writer) io.Writer { return &progressWriter{w: w} }
-
-type progressWriter struct {
-	w   io.Writer
-	buf []byte
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		line := string(p.buf[:i])
-		p.buf = p.buf[i+1:]
-		if _, err := fmt.Fprintln(p.w, russianProgress(line)); err != nil {
-			return len(b), err
-		}
-	}
-}
-
-func russianProgress(line string) string {
-	g := progressLine.FindStringSubmatch(line)
-	if g == nil {
-		return line
-	}
-	eta := g[5]
-	if d, err := time.ParseDuration(g[5]); err == nil {
-		eta = fmt.Sprintf("%.0f с", d.Seconds())
-	}
+func russianProgress(p lensnb.TuneProgress) string {
 	var kl []string
-	for i, v := range strings.Fields(g[6]) {
+	for i, v := range p.PerLayer {
 		name := "embeddings"
 		if i > 0 {
 			name = fmt.Sprintf("blocks.%d", i-1)
 		}
-		kl = append(kl, display.StateLabel(name)+" "+v)
+		kl = append(kl, fmt.Sprintf("%s %.3f", display.StateLabel(name), v))
 	}
-	return fmt.Sprintf("шаг %s/%s: потеря %s нат, %s токенов/с, осталось ≈%s; KL по состояниям: %s",
-		g[1], g[2], g[3], g[4], eta, strings.Join(kl, ", "))
+	return fmt.Sprintf("шаг %d/%d: потеря %.4f нат, %.0f токенов/с, осталось ≈%.0f с; KL по состояниям: %s",
+		p.Step, p.Steps, p.Loss, p.TokensPerSecond, p.ETA.Seconds(), strings.Join(kl, ", "))
 }
 
 // Quality is CompareLenses's table: how close each state of the two lenses is to
@@ -337,7 +286,7 @@ func (s sideBySide) HTML() (string, error) {
 // tokens of the held-out documents (TuneCorpus), remembered (Remember) for the
 // translators' training settings, so that the table and the chart cells compute
 // it once.
-func HeldOutQuality(m *gpt2.Model, tl *lensnb.TunedLens, rows, width int) (Quality, error) {
+func HeldOutQuality(m *lensnb.Model, tl *lensnb.TunedLens, rows, width int) (Quality, error) {
 	if tl == nil {
 		return nil, fmt.Errorf("сравнение линз: нет переводчиков")
 	}

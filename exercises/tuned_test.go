@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/logitlens-go/logitlens/corpus"
 	"github.com/logitlens-go/logitlens/display"
@@ -18,33 +19,24 @@ func TestTuneProgress(t *testing.T) {
 	display.SetLanguage(display.Russian)
 	defer display.SetLanguage(display.English)
 	var buf bytes.Buffer
-	w := TuneProgress(&buf)
-	// Written in pieces, as TrainTunedLens writes it.
-	for _, s := range []string{"tune: step 10/40  loss 3.4563  125 tokens/s  ETA 57s  KL per layer:", " 2.551", " 0.394", "\n", "something else\n"} {
-		if _, err := w.Write([]byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := "шаг 10/40: потеря 3.4563 нат, 125 токенов/с, осталось ≈57 с; KL по состояниям: эмбеддинги 2.551, блок 0 0.394\nsomething else\n"
+	TuneProgress(&buf)(lensnb.TuneProgress{Step: 10, Steps: 40, Loss: 3.45631, PerLayer: []float64{2.5512, 0.3941}, TokensPerSecond: 125.2, ETA: 57 * time.Second})
+	want := "шаг 10/40: потеря 3.4563 нат, 125 токенов/с, осталось ≈57 с; KL по состояниям: эмбеддинги 2.551, блок 0 0.394\n"
 	if buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
 	}
 
-	// And lensnb's real progress lines are recognised (its format has not moved).
-	m, err := LoadInProcess()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Training on the model server reports its progress as events, in Russian here.
+	m, _ := tiny(t)
 	ids, err := m.Tokenizer.Encode(strings.Repeat("The cat sat on the mat. Are cats good? ", 20))
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf.Reset()
-	if _, _, err := lensnb.TrainTunedLens(m, ids, lensnb.TuneOptions{Steps: 10, Rows: 2, SeqLen: 16, Progress: TuneProgress(&buf)}); err != nil {
+	if _, _, err := lensnb.TrainTunedLens(m, ids, lensnb.TuneOptions{Steps: 10, Rows: 2, SeqLen: 16, OnProgress: TuneProgress(&buf)}); err != nil {
 		t.Fatal(err)
 	}
 	if out := buf.String(); !strings.HasPrefix(out, "шаг 10/10: потеря ") || !strings.Contains(out, "эмбеддинги ") || strings.Contains(out, "tune:") {
-		t.Errorf("lensnb's progress line was not translated: %q", out)
+		t.Errorf("the server's progress was not reported: %q", out)
 	}
 }
 
@@ -68,15 +60,8 @@ func TestTrainedLens(t *testing.T) {
 	if d, _ := TunedDir(m, other); d == dir {
 		t.Error("other settings share the folder")
 	}
-	local, err := LoadInProcess()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if local.Remote() != nil || local.Ref != m.Ref {
-		t.Errorf("LoadInProcess: remote %v, ref %q (want %q)", local.Remote() != nil, local.Ref, m.Ref)
-	}
-	ids, _ := local.Tokenizer.Encode(strings.Repeat("Are cats good? Cats are good. ", 20))
-	tl, _, err := lensnb.TrainTunedLens(local, ids, opts)
+	ids, _ := m.Tokenizer.Encode(strings.Repeat("Are cats good? Cats are good. ", 20))
+	tl, _, err := lensnb.TrainTunedLens(m, ids, opts) // on the model server
 	if err != nil {
 		t.Fatal(err)
 	}

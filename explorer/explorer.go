@@ -21,7 +21,6 @@ import (
 	"sync"
 
 	"github.com/logitlens-go/logitlens/display"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
@@ -35,14 +34,14 @@ const MaxNewTokens = 64
 type Server struct {
 	mu      sync.Mutex // one lens at a time: the model's working memory stays bounded
 	ready   chan struct{}
-	m       *gpt2.Model
+	m       *lensnb.Model
 	loadErr error
 	ref     string
 }
 
 // New starts loading the model with load (in the background) and returns the
 // server; its Handler serves at once, and says "loading" until the model is there.
-func New(ref string, load func() (*gpt2.Model, error)) *Server {
+func New(ref string, load func() (*lensnb.Model, error)) *Server {
 	s := &Server{ready: make(chan struct{}), ref: ref}
 	go func() {
 		defer close(s.ready)
@@ -134,7 +133,7 @@ var metrics = map[string]lensnb.Metric{
 }
 
 // decodeRequest reads the request and checks it; errors say what to change.
-func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*gpt2.Model, Request, bool) {
+func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*lensnb.Model, Request, bool) {
 	var req Request
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
@@ -218,7 +217,7 @@ func (q Request) prompts() []string {
 }
 
 // run is the lens of one prompt as the request asks.
-func run(m *gpt2.Model, q Request, prompt string, target *int) (*lensnb.Result, error) {
+func run(m *lensnb.Model, q Request, prompt string, target *int) (*lensnb.Result, error) {
 	if q.Mode == "generate" {
 		return lensnb.Generate(m, prompt, q.Tokens, q.options(target))
 	}

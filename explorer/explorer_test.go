@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
 func tinyServer(t *testing.T) *Server {
 	t.Helper()
-	s := New("tiny", func() (*gpt2.Model, error) { return lensnb.LoadModel("tiny", lensnb.LoadModelOptions{}) })
+	s := New("tiny", func() (*lensnb.Model, error) { return engine.LoadModel("tiny", lensnb.LoadModelOptions{}) })
 	if err := s.Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestLensAndPin(t *testing.T) {
 	if rep.Error != "" || len(rep.Parts) != 2 {
 		t.Fatalf("lens of two prompts: %+v", rep)
 	}
-	m, _ := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	m, _ := engine.LoadModel("tiny", lensnb.LoadModelOptions{})
 	want, _ := lensnb.Prompt(m, "Are cats good?", lensnb.Options{TopK: 10})
 	for s, row := range want.Cells {
 		for c, cell := range row {
@@ -91,7 +91,7 @@ func TestBadRequests(t *testing.T) {
 
 func TestLoadingAndLoadError(t *testing.T) {
 	release := make(chan struct{})
-	s := New("slow", func() (*gpt2.Model, error) {
+	s := New("slow", func() (*lensnb.Model, error) {
 		<-release
 		return nil, errors.New("cannot load model \"slow\": no such folder")
 	})

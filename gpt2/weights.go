@@ -22,10 +22,11 @@ import (
 	"github.com/gomlx/go-huggingface/models/safetensors"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // WeightsFile is the only weights format Load reads.
-const WeightsFile = "model.safetensors"
+const WeightsFile = lm.WeightsFile
 
 // weightSpec is one entry of the name table: the Hugging Face tensor name (without
 // the "transformer." prefix) and the shape the config implies. The store keeps the

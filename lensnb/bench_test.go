@@ -4,21 +4,20 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
-var loadSmall = sync.OnceValues(func() (*gpt2.Model, error) {
+var loadSmall = sync.OnceValues(func() (*lensnb.Model, error) {
 	dir, err := fixture.Cached(fixture.Small())
 	if err != nil {
 		return nil, err
 	}
-	return gpt2.LoadDir(dir)
+	return loadDir(dir)
 })
 
-func smallModel(b *testing.B) *gpt2.Model {
+func smallModel(b *testing.B) *lensnb.Model {
 	m, err := loadSmall()
 	if err != nil {
 		b.Fatal(err)

@@ -4,19 +4,18 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
 // exampleModel loads the tiny random-weights fixture (use gpt2.Load("gpt2") for the real model).
-func exampleModel() *gpt2.Model {
+func exampleModel() *lensnb.Model {
 	dir, _ := os.MkdirTemp("", "example-")
 	if err := fixture.Write(dir, fixture.Tiny()); err != nil {
 		panic(err)
 	}
-	m, err := gpt2.LoadDir(dir)
+	m, err := loadDir(dir)
 	if err != nil {
 		panic(err)
 	}

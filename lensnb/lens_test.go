@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/internal/reftest"
@@ -16,14 +17,23 @@ import (
 // tinyDir is the shared 2-layer fixture (random weights, real tokenizer), cached on disk.
 var tinyDir string
 
-var loadTiny = sync.OnceValues(func() (m *gpt2.Model, err error) {
+var loadTiny = sync.OnceValues(func() (m *lensnb.Model, err error) {
 	if tinyDir, err = fixture.Cached(fixture.Tiny()); err == nil {
-		m, err = gpt2.LoadDir(tinyDir)
+		m, err = loadDir(tinyDir)
 	}
 	return m, err
 })
 
-func tiny(t testing.TB) *gpt2.Model {
+// loadDir loads the model folder dir in this process, for the lens.
+func loadDir(dir string) (*lensnb.Model, error) {
+	m, err := gpt2.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return engine.Wrap(m), nil
+}
+
+func tiny(t testing.TB) *lensnb.Model {
 	t.Helper()
 	m, err := loadTiny()
 	if err != nil {
@@ -218,7 +228,7 @@ func TestStateSelection(t *testing.T) {
 	if err := fixture.Write(dir, spec); err != nil {
 		t.Fatal(err)
 	}
-	m, err := gpt2.LoadDir(dir)
+	m, err := loadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func OpenModel(ref string, opts LoadModelOptions) (*Model, error) {
 		}
 		return localLoader(ref, opts)
 	}
-	conn, err := resident.Open(ref, resident.Options{Progress: opts.Progress, Load: opts.wire()})
+	conn, err := resident.Open(ref, resident.Options{Progress: opts.Progress, Load: opts.wire(ref)})
 	if err != nil {
 		if err = fromWire(err); errors.As(err, new(*ModelError)) {
 			return nil, err
@@ -58,20 +58,24 @@ func OpenModel(ref string, opts LoadModelOptions) (*Model, error) {
 		BackendName: fmt.Sprintf("%s (model server, pid %d)", info.Backend, info.PID), Engine: remote{conn}}, nil
 }
 
-// StopResident stops the model server of ref (opened with default options), if
-// one runs; the next OpenModel starts a fresh one (after a model folder changed on
+// StopResident stops the model servers of ref (whatever their load options), if
+// any run; the next OpenModel starts a fresh one (after a model folder changed on
 // disk, for example).
 func StopResident(ref string) error {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		ref = "gpt2"
 	}
-	return resident.Stop(ref, LoadModelOptions{}.wire())
+	return resident.StopAll(ref)
 }
 
-// wire is what of o crosses to a model server (Progress stays here): "" for the
-// defaults, so that the common server is found under the same name by all.
-func (o LoadModelOptions) wire() string {
+// wire is what of o crosses to a model server for ref (Progress stays here): ""
+// for the defaults, so that the common server is found under the same name by
+// all; a label for random weights only where ref names a random model.
+func (o LoadModelOptions) wire(ref string) string {
+	if _, random := RandomModels[strings.ToLower(ref)]; !random {
+		o.RandomLabel = ""
+	}
 	if o.RandomLabel == "" && !o.Offline {
 		return ""
 	}

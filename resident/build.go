@@ -83,18 +83,19 @@ func BuildID(root string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:20], nil
 }
 
-// serverCacheDir is where built servers are kept: $LOGITLENS_CACHE/server, else
-// the user cache's logitlens/server.
+// serverCacheDir is where built servers are kept: $LOGITLENS_SERVER_CACHE, else
+// the user cache's logitlens/server. Builds are named by their sources, so every
+// program that uses this checkout shares them (LOGITLENS_CACHE, which keeps
+// models, does not move them).
 func serverCacheDir() (string, error) {
-	root := os.Getenv("LOGITLENS_CACHE")
-	if root == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("resident: no cache folder for the model server (%v): set LOGITLENS_CACHE", err)
-		}
-		root = filepath.Join(c, "logitlens")
+	if d := os.Getenv("LOGITLENS_SERVER_CACHE"); d != "" {
+		return d, nil
 	}
-	return filepath.Join(root, "server"), nil
+	c, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("resident: no cache folder for the model server (%v): set LOGITLENS_SERVER_CACHE", err)
+	}
+	return filepath.Join(c, "logitlens", "server"), nil
 }
 
 // BuildError is a server program that did not build: Output is the compiler's.

@@ -122,6 +122,32 @@ func Stop(ref, load string) error {
 	return stopAt(sock)
 }
 
+// StopAll asks every server of ref to exit, whatever its load options (a server
+// at EnvSocket excepted).
+func StopAll(ref string) error {
+	if os.Getenv(EnvSocket) != "" {
+		return nil
+	}
+	dir, err := RuntimeDir()
+	if err != nil {
+		return err
+	}
+	socks, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
+	for _, sock := range socks {
+		conn, _, _, h, err := dial(sock)
+		if err != nil {
+			continue
+		}
+		conn.Close()
+		if strings.EqualFold(canonical(h.Info.Requested), canonical(ref)) {
+			if err := stopAt(sock); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func stopAt(sock string) error {
 	conn, enc, dec, _, err := dial(sock)
 	if err != nil {

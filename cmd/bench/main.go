@@ -41,6 +41,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
@@ -105,7 +106,7 @@ var items = []item{
 		})},
 	{name: "lens64", work: "prompt lens, 64 tokens: 13 states, top-5, entropy, KL, ranks", reps: 6, target: 0.6, rows: 13 * 64,
 		prepare: simple(func(m *gpt2.Model) error {
-			_, err := lensnb.PromptIDs(m, tokens(64), lensnb.Options{})
+			_, err := lensnb.PromptIDs(engine.Wrap(m), tokens(64), lensnb.Options{})
 			return err
 		})},
 	{name: "course", work: "course: generate 10 from 4 tokens + lm_head/softmax on 130 states", reps: 5, target: 0.15,
@@ -114,7 +115,7 @@ var items = []item{
 				return nil, fmt.Errorf("course: \"Are cats good?\" encodes to %v (%v), want %v", ids, err, courseIDs)
 			}
 			return func() error {
-				_, err := lensnb.Generate(m, "Are cats good?", 10, lensnb.Options{NoFinalNorm: true})
+				_, err := lensnb.Generate(engine.Wrap(m), "Are cats good?", 10, lensnb.Options{NoFinalNorm: true})
 				return err
 			}, nil
 		}},
@@ -125,7 +126,7 @@ var items = []item{
 		})},
 	{name: "lens1024", work: "prompt lens, 1024 tokens: 13 states, top-5, entropy, KL, ranks", reps: 2, target: 0.7, targetRSS: 1.5, rows: 13 * 1024,
 		prepare: simple(func(m *gpt2.Model) error {
-			_, err := lensnb.PromptIDs(m, tokens(1024), lensnb.Options{})
+			_, err := lensnb.PromptIDs(engine.Wrap(m), tokens(1024), lensnb.Options{})
 			return err
 		})},
 }

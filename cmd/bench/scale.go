@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/internal/sysmem"
@@ -205,7 +206,7 @@ func serveSession(dir, list string) error {
 			if err != nil {
 				return fmt.Errorf("unknown item %q", name)
 			}
-			if _, err := lensnb.PromptIDs(m, tokens(n), lensnb.Options{}); err != nil {
+			if _, err := lensnb.PromptIDs(engine.Wrap(m), tokens(n), lensnb.Options{}); err != nil {
 				return err
 			}
 		case strings.HasPrefix(name, "gen"):
@@ -217,7 +218,7 @@ func serveSession(dir, list string) error {
 			if err != nil {
 				return err
 			}
-			if _, err := lensnb.FromGeneration(m, gen, lensnb.Options{}); err != nil {
+			if _, err := lensnb.FromGeneration(engine.Wrap(m), gen, lensnb.Options{}); err != nil {
 				return err
 			}
 		default:

@@ -22,7 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/logitlens-go/logitlens/display"
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/internal/atomicfile"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
@@ -176,14 +176,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func loadModel(ref string, offline bool, stderr io.Writer) (*gpt2.Model, error) {
-	if lensnb.RandomModels[ref].Name != "" {
+func loadModel(ref string, offline bool, stderr io.Writer) (*lensnb.Model, error) {
+	if _, random := lensnb.RandomModels[ref]; random {
 		fmt.Fprintf(stderr, "logitlens: %s: RANDOM WEIGHTS with GPT-2's tokenizer; its predictions are noise. Use --model gpt2 for the real model.\n", strings.ToUpper(ref))
 	}
-	return lensnb.LoadModel(ref, lensnb.LoadModelOptions{Progress: stderr, Offline: offline})
+	return engine.LoadModel(ref, lensnb.LoadModelOptions{Progress: stderr, Offline: offline})
 }
 
-func targetID(m *gpt2.Model, s string) (int, error) {
+func targetID(m *lensnb.Model, s string) (int, error) {
 	if strings.HasPrefix(s, "#") {
 		id, err := strconv.Atoi(s[1:])
 		if err != nil || id < 0 || id >= m.Config.VocabSize {

@@ -11,8 +11,8 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/explorer"
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
@@ -32,8 +32,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := explorer.New(*modelRef, func() (*gpt2.Model, error) {
-		return lensnb.LoadModel(*modelRef, lensnb.LoadModelOptions{Progress: stderr})
+	s := explorer.New(*modelRef, func() (*lensnb.Model, error) {
+		return engine.LoadModel(*modelRef, lensnb.LoadModelOptions{Progress: stderr})
 	})
 	fmt.Fprintf(stdout, "logitlens: explorer on http://%s/ (model %s loading; Ctrl-C stops)\n", ln.Addr(), *modelRef)
 	srv := &http.Server{Handler: s.Handler()}

@@ -26,6 +26,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
@@ -218,7 +219,7 @@ func workItem(m *gpt2.Model, item string) (run func() error, flops float64, note
 		states := cfg.NLayer + 1
 		opts := lensnb.Options{ChunkRows: chunk}
 		return func() error {
-			_, err := lensnb.PromptIDs(m, ids, opts)
+			_, err := lensnb.PromptIDs(engine.Wrap(m), ids, opts)
 			return err
 		}, unembedFlops(states * len(ids)), fmt.Sprintf("%d states × %d positions, ChunkRows=%d (0: sized by memory)", states, len(ids), chunk), nil
 	case strings.HasPrefix(item, "forward"):
@@ -232,7 +233,7 @@ func workItem(m *gpt2.Model, item string) (run func() error, flops float64, note
 		}, 0, "all logits", nil
 	case item == "course":
 		return func() error {
-			_, err := lensnb.Generate(m, "Are cats good?", 10, lensnb.Options{NoFinalNorm: true})
+			_, err := lensnb.Generate(engine.Wrap(m), "Are cats good?", 10, lensnb.Options{NoFinalNorm: true})
 			return err
 		}, 0, "generate 10 from 4 + lens on 130 states", nil
 	case strings.HasPrefix(item, "matmul"):
@@ -291,9 +292,9 @@ func cmdLens(args []string) error {
 	}
 	var r *lensnb.Result
 	if *gen > 0 {
-		r, err = lensnb.Generate(m, "Are cats good?", *gen, lensnb.Options{NoFinalNorm: true})
+		r, err = lensnb.Generate(engine.Wrap(m), "Are cats good?", *gen, lensnb.Options{NoFinalNorm: true})
 	} else {
-		r, err = lensnb.PromptIDs(m, tokens(min(*n, m.Config.NPositions), m.Config.VocabSize), lensnb.Options{})
+		r, err = lensnb.PromptIDs(engine.Wrap(m), tokens(min(*n, m.Config.NPositions), m.Config.VocabSize), lensnb.Options{})
 	}
 	if err != nil {
 		return err

@@ -1,26 +1,27 @@
-package lensnb
+package engine
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/lensnb"
 )
 
 func TestLoadModel(t *testing.T) {
-	m, err := LoadModel(" TINY ", LoadModelOptions{})
+	m, err := LoadModel(" TINY ", lensnb.LoadModelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !IsRandom(m) || m.Ref != "tiny (random weights)" {
-		t.Errorf("tiny: Ref %q, IsRandom %t", m.Ref, IsRandom(m))
+	if !lensnb.IsRandom(m) || m.Ref != "tiny (random weights)" {
+		t.Errorf("tiny: Ref %q, IsRandom %t", m.Ref, lensnb.IsRandom(m))
 	}
-	m, err = LoadModel("tiny", LoadModelOptions{RandomLabel: " (случайные веса)"})
-	if err != nil || m.Ref != "tiny (случайные веса)" || !IsRandom(m) {
+	m, err = LoadModel("tiny", lensnb.LoadModelOptions{RandomLabel: " (случайные веса)"})
+	if err != nil || m.Ref != "tiny (случайные веса)" || !lensnb.IsRandom(m) {
 		t.Errorf("RandomLabel: %v %q", err, m.Ref)
 	}
 	// A folder of the same weights is the same model but not "random" by name.
@@ -28,38 +29,27 @@ func TestLoadModel(t *testing.T) {
 	if err := fixture.Write(dir, fixture.Tiny()); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := LoadModel(dir, LoadModelOptions{}); err != nil || IsRandom(m) {
-		t.Errorf("a folder: %v, IsRandom %t", err, IsRandom(m))
+	if m, err := LoadModel(dir, lensnb.LoadModelOptions{}); err != nil || lensnb.IsRandom(m) {
+		t.Errorf("a folder: %v, IsRandom %t", err, lensnb.IsRandom(m))
 	}
 
 	// A broken folder: a *ModelError naming the file, without the demo hint.
 	if err := os.Remove(filepath.Join(dir, "model.safetensors")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = LoadModel(dir, LoadModelOptions{})
-	var me *ModelError
+	_, err = LoadModel(dir, lensnb.LoadModelOptions{})
+	var me *lensnb.ModelError
 	if !errors.As(err, &me) || me.Unavailable() || !strings.Contains(err.Error(), "model.safetensors") || strings.Contains(err.Error(), "--model demo") {
 		t.Errorf("broken folder: %v", err)
 	}
 	// A hub model neither cached nor downloadable: Unavailable, with the hint.
 	t.Setenv("HF_HOME", t.TempDir())
 	t.Setenv("HF_HUB_CACHE", "")
-	_, err = LoadModel("gpt2", LoadModelOptions{Offline: true})
+	_, err = LoadModel("gpt2", lensnb.LoadModelOptions{Offline: true})
 	if !errors.As(err, &me) || !me.Unavailable() || !strings.Contains(err.Error(), "--model demo") {
 		t.Errorf("offline gpt2: %v", err)
 	}
 }
 
-func TestMust(t *testing.T) {
-	var out bytes.Buffer
-	code := -1
-	exit, errOut = func(c int) { code = c }, &out
-	defer func() { exit, errOut = os.Exit, os.Stderr }()
-	if v := Must(7, nil); v != 7 || code != -1 {
-		t.Errorf("Must(7, nil) = %d, exit %d", v, code)
-	}
-	Check(errors.New("boom"))
-	if code != 1 || !strings.Contains(out.String(), "boom") {
-		t.Errorf("Check(err): exit %d, printed %q", code, out.String())
-	}
-}
+// gptOf is the gpt2 model behind a model loaded in this process.
+func gptOf(m *lensnb.Model) *gpt2.Model { return m.Engine.(*Local).M }

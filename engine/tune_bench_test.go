@@ -1,4 +1,4 @@
-package lensnb
+package engine
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/logitlens-go/logitlens/internal/reftest"
+	"github.com/logitlens-go/logitlens/lensnb"
 )
 
 // BenchmarkTuneStep times one tuned-lens training step (model run excluded: the
@@ -21,13 +22,13 @@ func BenchmarkTuneStep(b *testing.B) {
 	const steps, rows, seq = 6, 4, 128
 	fmt.Printf("\n| model | tokens/step | GoMLX tokens/s | PyTorch tokens/s | ratio |\n|---|---|---|---|---|\n")
 	for _, ref := range []string{"demo", "small"} {
-		m, err := LoadModel(ref, LoadModelOptions{})
+		m, err := LoadModel(ref, lensnb.LoadModelOptions{})
 		if err != nil {
 			b.Logf("%s: %v", ref, err)
 			continue
 		}
-		tl, _ := NewTunedLens(m)
-		tu, err := newTuner(m, tl, TuneOptions{Momentum: 0.9, WeightDecay: 1e-3, ClipNorm: 1}.withDefaults(m.Config))
+		tl, _ := lensnb.NewTunedLens(m)
+		tu, err := newTuner(gptOf(m), tl, lensnb.TuneOptions{Momentum: 0.9, WeightDecay: 1e-3, ClipNorm: 1}.WithDefaults(m.Config))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -36,7 +37,7 @@ func BenchmarkTuneStep(b *testing.B) {
 		for i := 0; i < rows; i++ {
 			batch = append(batch, ids[i*seq/2:i*seq/2+seq])
 		}
-		x, hf, err := tuneInputs(m, batch)
+		x, hf, err := tuneInputs(gptOf(m), batch)
 		if err != nil {
 			b.Fatal(err)
 		}

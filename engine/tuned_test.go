@@ -1,4 +1,4 @@
-package lensnb
+package engine
 
 import (
 	"encoding/json"
@@ -12,14 +12,14 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/reftest"
 	"github.com/logitlens-go/logitlens/internal/stfile"
+	"github.com/logitlens-go/logitlens/lensnb"
 )
 
-func tinyModel(t *testing.T) *gpt2.Model {
+func tinyModel(t *testing.T) *lensnb.Model {
 	t.Helper()
-	m, err := LoadModel("tiny", LoadModelOptions{})
+	m, err := LoadModel("tiny", lensnb.LoadModelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func tinyModel(t *testing.T) *gpt2.Model {
 }
 
 // textIDs is a token stream with structure a tiny model's layers disagree on.
-func textIDs(m *gpt2.Model, t *testing.T) []int {
+func textIDs(m *lensnb.Model, t *testing.T) []int {
 	t.Helper()
 	ids, err := m.Tokenizer.Encode(strings.Repeat("The cat sat on the mat. Are cats good? The dog ran to the park, and the cat followed it home. ", 20))
 	if err != nil {
@@ -38,15 +38,15 @@ func textIDs(m *gpt2.Model, t *testing.T) []int {
 
 func TestIdentityTranslatorsAreTheLogitLens(t *testing.T) {
 	m := tinyModel(t)
-	tl, err := NewTunedLens(m)
+	tl, err := lensnb.NewTunedLens(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logit, err := Prompt(m, "Are cats good?", Options{Target: TokenID(922)})
+	logit, err := lensnb.Prompt(m, "Are cats good?", lensnb.Options{Target: lensnb.TokenID(922)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tuned, err := Prompt(m, "Are cats good?", Options{Target: TokenID(922), Tuned: tl})
+	tuned, err := lensnb.Prompt(m, "Are cats good?", lensnb.Options{Target: lensnb.TokenID(922), Tuned: tl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +58,10 @@ func TestIdentityTranslatorsAreTheLogitLens(t *testing.T) {
 	if string(a) != string(b) {
 		t.Error("untrained (identity) translators must read exactly as the logit lens with ln_f")
 	}
-	if _, err := Prompt(m, "x", Options{Tuned: tl, NoFinalNorm: true}); err == nil {
+	if _, err := lensnb.Prompt(m, "x", lensnb.Options{Tuned: tl, NoFinalNorm: true}); err == nil {
 		t.Error("the tuned lens without ln_f must be refused")
 	}
-	if _, err := Prompt(m, "x", Options{Tuned: tl, ResidMid: true}); err == nil {
+	if _, err := lensnb.Prompt(m, "x", lensnb.Options{Tuned: tl, ResidMid: true}); err == nil {
 		t.Error("the tuned lens with resid_mid states must be refused")
 	}
 }
@@ -70,8 +70,8 @@ func TestTrainTunedLensLowersKLAndRoundTrips(t *testing.T) {
 	m := tinyModel(t)
 	ids := textIDs(m, t)
 	dir := t.TempDir()
-	opts := TuneOptions{Steps: 40, Rows: 2, SeqLen: 24, Checkpoint: filepath.Join(dir, "ckpt"), CheckpointEvery: 20, Progress: io.Discard}
-	tl, hist, err := TrainTunedLens(m, ids, opts)
+	opts := lensnb.TuneOptions{Steps: 40, Rows: 2, SeqLen: 24, Checkpoint: filepath.Join(dir, "ckpt"), CheckpointEvery: 20, Progress: io.Discard}
+	tl, hist, err := lensnb.TrainTunedLens(m, ids, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestTrainTunedLensLowersKLAndRoundTrips(t *testing.T) {
 		t.Fatalf("the training loss did not go down: %v → %v", hist[0].Loss, hist[len(hist)-1].Loss)
 	}
 	held := [][]int{ids[7:31], ids[301:325]}
-	q, err := CompareLenses(m, tl, held)
+	q, err := lensnb.CompareLenses(m, tl, held)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,18 +96,18 @@ func TestTrainTunedLensLowersKLAndRoundTrips(t *testing.T) {
 	if err := tl.Save(filepath.Join(dir, "lens")); err != nil {
 		t.Fatal(err)
 	}
-	back, err := LoadTunedLens(m, filepath.Join(dir, "lens"))
+	back, err := lensnb.LoadTunedLens(m, filepath.Join(dir, "lens"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.hash() != tl.hash() {
+	if back.Hash() != tl.Hash() {
 		t.Error("translators changed through Save and LoadTunedLens")
 	}
-	other, err := LoadModel("random", LoadModelOptions{})
+	other, err := LoadModel("random", lensnb.LoadModelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadTunedLens(other, filepath.Join(dir, "lens")); err == nil || !strings.Contains(err.Error(), "n_layer=2") {
+	if _, err := lensnb.LoadTunedLens(other, filepath.Join(dir, "lens")); err == nil || !strings.Contains(err.Error(), "n_layer=2") {
 		t.Errorf("loading translators for another model: %v, want a clear refusal", err)
 	}
 	// Same shapes, other weights: refused by the weights hash.
@@ -120,11 +120,11 @@ func TestTrainTunedLensLowersKLAndRoundTrips(t *testing.T) {
 	// Without a checkpoint the same settings and seed train the same translators.
 	plain := opts
 	plain.Checkpoint = ""
-	same, _, err := TrainTunedLens(m, ids, plain)
+	same, _, err := lensnb.TrainTunedLens(m, ids, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if same.hash() != tl.hash() {
+	if same.Hash() != tl.Hash() {
 		t.Error("the same settings and seed must train the same translators")
 	}
 	// An interrupted run resumes from its checkpoint (with its momentum) and ends
@@ -132,17 +132,17 @@ func TestTrainTunedLensLowersKLAndRoundTrips(t *testing.T) {
 	// 20-step prefix, then resume.
 	stopped := opts
 	stopped.Checkpoint = filepath.Join(dir, "ckpt-stopped")
-	if _, _, err := trainTunedLensUntil(m, ids, stopped, 20); err != nil {
+	if _, _, err := trainTunedLensUntil(gptOf(m), ids, stopped, nil, 20); err != nil {
 		t.Fatal(err)
 	}
-	resumed, hist2, err := TrainTunedLens(m, ids, stopped)
+	resumed, hist2, err := lensnb.TrainTunedLens(m, ids, stopped)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist2) != 20 || resumed.hash() != tl.hash() {
-		t.Errorf("the resumed run trained %d steps and ended at %s, the uninterrupted one at %s", len(hist2), resumed.hash(), tl.hash())
+	if len(hist2) != 20 || resumed.Hash() != tl.Hash() {
+		t.Errorf("the resumed run trained %d steps and ended at %s, the uninterrupted one at %s", len(hist2), resumed.Hash(), tl.Hash())
 	}
-	if _, _, err := TrainTunedLens(m, ids, func() TuneOptions { x := opts; x.LR = 0.5; return x }()); err == nil || !strings.Contains(err.Error(), "other settings") {
+	if _, _, err := lensnb.TrainTunedLens(m, ids, func() lensnb.TuneOptions { x := opts; x.LR = 0.5; return x }()); err == nil || !strings.Contains(err.Error(), "other settings") {
 		t.Errorf("resuming with other settings: %v", err)
 	}
 }
@@ -151,19 +151,19 @@ func TestTuneErrors(t *testing.T) {
 	m := tinyModel(t)
 	for _, c := range []struct {
 		ids  []int
-		opts TuneOptions
+		opts lensnb.TuneOptions
 		want string
 	}{
-		{[]int{1, 2, 3}, TuneOptions{SeqLen: 8}, "fewer than one window"},
-		{make([]int, 100), TuneOptions{SeqLen: 1000}, "n_positions"},
-		{make([]int, 100), TuneOptions{SeqLen: 8, Momentum: 1.5}, "momentum"},
-		{append(make([]int, 99), -4), TuneOptions{SeqLen: 8}, "outside the vocabulary"},
+		{[]int{1, 2, 3}, lensnb.TuneOptions{SeqLen: 8}, "fewer than one window"},
+		{make([]int, 100), lensnb.TuneOptions{SeqLen: 1000}, "n_positions"},
+		{make([]int, 100), lensnb.TuneOptions{SeqLen: 8, Momentum: 1.5}, "momentum"},
+		{append(make([]int, 99), -4), lensnb.TuneOptions{SeqLen: 8}, "outside the vocabulary"},
 	} {
-		if _, _, err := TrainTunedLens(m, c.ids, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("TrainTunedLens(%+v): %v, want %q", c.opts, err, c.want)
+		if _, _, err := lensnb.TrainTunedLens(m, c.ids, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("lensnb.TrainTunedLens(%+v): %v, want %q", c.opts, err, c.want)
 		}
 	}
-	if _, err := LoadTunedLens(m, t.TempDir()); err == nil || !strings.Contains(err.Error(), "logitlens tune") {
+	if _, err := lensnb.LoadTunedLens(m, t.TempDir()); err == nil || !strings.Contains(err.Error(), "logitlens tune") {
 		t.Errorf("loading from an empty folder: %v", err)
 	}
 }
@@ -173,7 +173,7 @@ func TestTuneErrors(t *testing.T) {
 func TestTunedLossGradientMatchesPyTorch(t *testing.T) {
 	reftest.Require(t)
 	m := tinyModel(t)
-	tl, err := NewTunedLens(m)
+	tl, err := lensnb.NewTunedLens(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestTunedLossGradientMatchesPyTorch(t *testing.T) {
 	}
 	ids := textIDs(m, t)
 	rows := [][]int{ids[:12], ids[40:52]}
-	tu, err := newTuner(m, tl, TuneOptions{Momentum: 0, WeightDecay: 0, ClipNorm: 1e12})
+	tu, err := newTuner(gptOf(m), tl, lensnb.TuneOptions{Momentum: 0, WeightDecay: 0, ClipNorm: 1e12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestTunedLossGradientMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got TunedLens
+	var got lensnb.TunedLens
 	got.W, got.B = make([][]float32, len(tl.W)), make([][]float32, len(tl.B))
 	for i := range tl.W {
 		got.W[i], got.B[i] = make([]float32, len(tl.W[i])), make([]float32, len(tl.B[i]))
@@ -205,7 +205,7 @@ func TestTunedLossGradientMatchesPyTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	x, hf, err := tuneInputs(m, rows)
+	x, hf, err := tuneInputs(gptOf(m), rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,10 +239,10 @@ func TestTunedLossGradientMatchesPyTorch(t *testing.T) {
 	worst := 0.0
 	for i := 0; i < n; i++ {
 		for j := 0; j < d*d; j++ {
-			worst = math.Max(worst, math.Abs(float64(got.velW[i*d*d+j]-ref["dW"][i*d*d+j])))
+			worst = math.Max(worst, math.Abs(float64(got.VelW[i*d*d+j]-ref["dW"][i*d*d+j])))
 		}
 		for j := 0; j < d; j++ {
-			worst = math.Max(worst, math.Abs(float64(got.velB[i*d+j]-ref["db"][i*d+j])))
+			worst = math.Max(worst, math.Abs(float64(got.VelB[i*d+j]-ref["db"][i*d+j])))
 		}
 	}
 	if worst > 1e-4 {
