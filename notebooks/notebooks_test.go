@@ -531,8 +531,8 @@ func TestNotebooksExecute(t *testing.T) {
 	t.Setenv(resident.EnvDir, rt)
 	t.Setenv("LOGITLENS_CACHE", cache)
 	t.Cleanup(func() {
-		pid := resident.ServerPID("demo")
-		if err := resident.Stop("demo"); err != nil {
+		pid := resident.ServerPID("demo", "")
+		if err := resident.StopAll("demo"); err != nil {
 			t.Logf("stopping the resident server: %v", err)
 		}
 		t.Logf("stopped the resident server (pid %d; 0: none was running)", pid)

@@ -27,7 +27,7 @@ func TestOtherProtocolIsRefusedClearly(t *testing.T) {
 			var h hello
 			gob.NewDecoder(conn).Decode(&h)
 			gob.NewEncoder(conn).Encode(helloReply{Protocol: Protocol + 1})
-		}, "speaks protocol 2 and this program protocol 1"},
+		}, "speaks protocol 3 and this program protocol 2"},
 		{"not a server of ours", func(conn net.Conn) {
 			var h hello
 			gob.NewDecoder(conn).Decode(&h) // the client's whole hello, then an answer that is not gob
@@ -35,7 +35,7 @@ func TestOtherProtocolIsRefusedClearly(t *testing.T) {
 		}, "not as a logitlens resident server"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			sock, _ := SocketPath("fake-" + c.name)
+			sock, _ := SocketPath("fake-"+c.name, "")
 			ln, err := net.Listen("unix", sock)
 			if err != nil {
 				t.Fatal(err)

@@ -1,7 +1,7 @@
 package resident_test
 
-// These tests start real servers: copies of the test binary, which imports lensnb
-// and so serves models when started as one (lensnb's init calls ServeIfAsked).
+// These tests start real model servers: cmd/logitlens-server, built from this
+// checkout into the user cache by the first test that needs it (ServerBinary).
 
 import (
 	"encoding/json"
@@ -15,31 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/lm"
 	"github.com/logitlens-go/logitlens/resident"
 )
-
-// TestMain serves when this test binary was started as a server: after init, so
-// that the request registered below exists in the server too.
-func TestMain(m *testing.M) {
-	os.Setenv(resident.EnvDefer, "1")
-	lensnb.ServeIfAsked()
-	os.Exit(m.Run())
-}
-
-func init() {
-	// A request that takes a while, to kill its server in the middle of it.
-	gpt2.RegisterRemote("test.Sleep", func(m *gpt2.Model, decode func(any) error) (any, error) {
-		var d time.Duration
-		if err := decode(&d); err != nil {
-			return nil, err
-		}
-		time.Sleep(d)
-		return "slept", nil
-	})
-}
 
 // useRuntimeDir points this test's servers at a private folder and stops them at the end.
 func useRuntimeDir(t *testing.T, refs ...string) {
@@ -53,7 +33,7 @@ func useRuntimeDir(t *testing.T, refs ...string) {
 	t.Setenv(resident.EnvDisable, "")
 	t.Cleanup(func() {
 		for _, r := range refs {
-			resident.Stop(r)
+			resident.StopAll(r)
 		}
 		os.RemoveAll(dir)
 	})
@@ -77,39 +57,40 @@ func errText(err error) string {
 
 func TestResidentAnswersAsInProcess(t *testing.T) {
 	useRuntimeDir(t, "tiny")
-	local, err := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	load := lensnb.LoadModelOptions{RandomLabel: " (random weights, label of the test)"} // crosses whole
+	local, err := engine.LoadModel("tiny", load)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rem, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{})
+	rem, err := lensnb.OpenModel("tiny", load)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rem.Remote() == nil || local.Remote() != nil {
-		t.Fatal("OpenModel must return a model held by a server, LoadModel one held here")
+	if _, here := local.Engine.(*engine.Local); !here || !strings.Contains(rem.BackendName, "model server") {
+		t.Fatalf("OpenModel must return a model held by a server (%s), engine.LoadModel one held here", rem.BackendName)
 	}
-	if rem.Ref != local.Ref || rem.Dir != local.Dir || !lensnb.IsRandom(rem) {
+	if rem.Ref != local.Ref || rem.Ref != "tiny (random weights, label of the test)" || rem.Dir != local.Dir || !lensnb.IsRandom(rem) {
 		t.Errorf("remote model Ref %q Dir %q, in-process %q %q", rem.Ref, rem.Dir, local.Ref, local.Dir)
 	}
 	prompt := "Are cats good?"
 	ids, _ := local.Tokenizer.Encode(prompt)
 	cases := []struct {
 		name string
-		run  func(m *gpt2.Model) (any, error)
+		run  func(m *lensnb.Model) (any, error)
 	}{
-		{"prompt lens", func(m *gpt2.Model) (any, error) { return lensnb.Prompt(m, prompt, lensnb.Options{}) }},
-		{"prompt lens without ln_f, target, resid_mid", func(m *gpt2.Model) (any, error) {
+		{"prompt lens", func(m *lensnb.Model) (any, error) { return lensnb.Prompt(m, prompt, lensnb.Options{}) }},
+		{"prompt lens without ln_f, target, resid_mid", func(m *lensnb.Model) (any, error) {
 			return lensnb.Prompt(m, prompt, lensnb.Options{NoFinalNorm: true, Target: lensnb.TokenID(922), ResidMid: true})
 		}},
-		{"generation lens", func(m *gpt2.Model) (any, error) { return lensnb.Generate(m, prompt, 4, lensnb.Options{}) }},
-		{"generation, then its lens", func(m *gpt2.Model) (any, error) {
+		{"generation lens", func(m *lensnb.Model) (any, error) { return lensnb.Generate(m, prompt, 4, lensnb.Options{}) }},
+		{"generation, then its lens", func(m *lensnb.Model) (any, error) {
 			gen, err := m.Generate(ids, lm.GenerateOptions{MaxNewTokens: 3})
 			if err != nil {
 				return nil, err
 			}
 			return lensnb.FromGeneration(m, gen, lensnb.Options{TopK: 3})
 		}},
-		{"trace: save, zero, replace, add", func(m *gpt2.Model) (any, error) {
+		{"trace: save, zero, replace, add", func(m *lensnb.Model) (any, error) {
 			tr := lensnb.NewTrace(m, prompt)
 			a := tr.Save("blocks.0.hook_resid_post")
 			tr.Zero("blocks.0.hook_attn_out", 1)
@@ -127,36 +108,67 @@ func TestResidentAnswersAsInProcess(t *testing.T) {
 			}
 			return []any{a.Value(), out.Logits(0), b.Value(), out2.Logits(0)}, nil
 		}},
-		{"attribution", func(m *gpt2.Model) (any, error) { return lensnb.AttributeIDs(m, ids, 922, 318) }},
-		{"compare", func(m *gpt2.Model) (any, error) {
+		{"attribution", func(m *lensnb.Model) (any, error) { return lensnb.AttributeIDs(m, ids, 922, 318) }},
+		{"compare", func(m *lensnb.Model) (any, error) {
 			return lensnb.Compare(m, lensnb.LensSide{IDs: ids}, lensnb.LensSide{IDs: ids, Opts: lensnb.Options{NoFinalNorm: true}})
 		}},
-		{"decode logits", func(m *gpt2.Model) (any, error) {
+		{"decode logits", func(m *lensnb.Model) (any, error) {
 			run, err := m.Run(ids, lm.RunOptions{Keep: []string{"blocks.0.hook_resid_post"}})
 			if err != nil {
 				return nil, err
 			}
 			return lensnb.DecodeLogits(m, run.Hooks["blocks.0.hook_resid_post"], true)
 		}},
-		{"patching sweep", func(m *gpt2.Model) (any, error) {
+		{"patching sweep", func(m *lensnb.Model) (any, error) {
 			return lensnb.PatchSweep(m, "Are cats good?", "Are dogs good?", lensnb.PatchOptions{})
 		}},
-		{"weights", func(m *gpt2.Model) (any, error) { return m.WeightRows("wte.weight", 5, 50256) }},
-		{"summary and modules", func(m *gpt2.Model) (any, error) { return []any{m.Summary(4).String(), m.Modules()}, nil }},
+		{"weights", func(m *lensnb.Model) (any, error) { return m.WeightRows("wte.weight", 5, 50256) }},
+		{"loss and weights hash", func(m *lensnb.Model) (any, error) {
+			loss, err := m.Loss([][]int{ids})
+			if err != nil {
+				return nil, err
+			}
+			h, err := m.WeightsHash()
+			return []any{loss, h}, err
+		}},
+		{"tuned lens: train (with progress), read, compare lenses", func(m *lensnb.Model) (any, error) {
+			text, _ := m.Tokenizer.Encode(strings.Repeat("The cat sat on the mat. Are cats good? ", 10))
+			var steps []int
+			tl, hist, err := lensnb.TrainTunedLens(m, text, lensnb.TuneOptions{Steps: 12, Rows: 2, SeqLen: 16,
+				OnProgress: func(p lensnb.TuneProgress) { steps = append(steps, p.Step) }})
+			if err != nil {
+				return nil, err
+			}
+			for i := range hist {
+				hist[i].Seconds = 0
+			}
+			r, err := lensnb.Prompt(m, prompt, lensnb.Options{Tuned: tl})
+			if err != nil {
+				return nil, err
+			}
+			q, err := lensnb.CompareLenses(m, tl, [][]int{text[:20]})
+			return []any{tl.Hash(), tl.For, tl.Trained, hist, steps, r, q}, err
+		}},
+		{"tuned lens of another model", func(m *lensnb.Model) (any, error) {
+			tl, _ := lensnb.NewTunedLens(m)
+			tl.W, tl.B = tl.W[:1], tl.B[:1]
+			return lensnb.Prompt(m, prompt, lensnb.Options{Tuned: tl})
+		}},
+		{"summary and modules", func(m *lensnb.Model) (any, error) { return []any{m.Summary(4).String(), m.Modules()}, nil }},
 		// Bad input: the same error, and the server keeps serving.
-		{"prompt over n_positions", func(m *gpt2.Model) (any, error) {
+		{"prompt over n_positions", func(m *lensnb.Model) (any, error) {
 			return lensnb.PromptIDs(m, make([]int, m.Config.NPositions+1), lensnb.Options{})
 		}},
-		{"unknown hook", func(m *gpt2.Model) (any, error) {
+		{"unknown hook", func(m *lensnb.Model) (any, error) {
 			tr := lensnb.NewTrace(m, prompt)
 			tr.Save("blocks.99.hook_resid_post")
 			return tr.Run()
 		}},
-		{"bad patch shape", func(m *gpt2.Model) (any, error) {
+		{"bad patch shape", func(m *lensnb.Model) (any, error) {
 			return m.Run(ids, lm.RunOptions{Patches: []lm.Patch{{Hook: "blocks.0.hook_resid_post", Op: lm.PatchReplace, Value: lm.NewArray(1, 3)}}})
 		}},
-		{"empty prompt", func(m *gpt2.Model) (any, error) { return lensnb.PromptIDs(m, nil, lensnb.Options{}) }},
-		{"after the errors", func(m *gpt2.Model) (any, error) { return lensnb.Prompt(m, "The", lensnb.Options{}) }},
+		{"empty prompt", func(m *lensnb.Model) (any, error) { return lensnb.PromptIDs(m, nil, lensnb.Options{}) }},
+		{"after the errors", func(m *lensnb.Model) (any, error) { return lensnb.Prompt(m, "The", lensnb.Options{}) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -175,9 +187,6 @@ func TestResidentAnswersAsInProcess(t *testing.T) {
 			}
 		})
 	}
-	if _, err := rem.Exec("x", nil); err == nil || !strings.Contains(err.Error(), "LOGITLENS_RESIDENT=0") {
-		t.Errorf("Exec on a resident model: %v, want a clear error", err)
-	}
 }
 
 func TestResidentServerIsPrivate(t *testing.T) {
@@ -185,7 +194,7 @@ func TestResidentServerIsPrivate(t *testing.T) {
 	if _, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sock, _ := resident.SocketPath("tiny")
+	sock, _ := resident.SocketPath("tiny", "")
 	for path, want := range map[string]os.FileMode{sock: 0o600, filepath.Dir(sock): 0o700} {
 		info, err := os.Stat(path)
 		if err != nil {
@@ -210,7 +219,7 @@ func TestResidentRecoversFromAKilledServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	kill := func() int {
-		pid := resident.ServerPID("tiny")
+		pid := resident.ServerPID("tiny", "")
 		if pid == 0 {
 			t.Fatal("no server answers")
 		}
@@ -225,19 +234,28 @@ func TestResidentRecoversFromAKilledServer(t *testing.T) {
 	if _, err := lensnb.Prompt(m, "Are cats good?", lensnb.Options{}); err != nil {
 		t.Fatalf("the call after a killed server: %v", err)
 	}
-	if pid := resident.ServerPID("tiny"); pid == 0 || pid == old {
+	if pid := resident.ServerPID("tiny", ""); pid == 0 || pid == old {
 		t.Errorf("server pid %d after the restart (the killed one was %d)", pid, old)
 	}
-	// Killed during a call: that call reports it clearly; the next one recovers.
+	// Killed during a call (a long training): that call reports it clearly; the
+	// next one recovers.
+	ids, _ := m.Tokenizer.Encode(strings.Repeat("Are cats good? ", 20))
+	started := make(chan bool, 1)
 	done := make(chan error, 1)
 	go func() {
-		var reply string
-		done <- m.Remote().Call("test.Sleep", 3*time.Second, &reply)
+		_, _, err := lensnb.TrainTunedLens(m, ids, lensnb.TuneOptions{Steps: 1_000_000, Rows: 1, SeqLen: 8,
+			OnProgress: func(lensnb.TuneProgress) {
+				select {
+				case started <- true:
+				default:
+				}
+			}})
+		done <- err
 	}()
-	time.Sleep(500 * time.Millisecond)
+	<-started
 	kill()
 	err = <-done
-	if err == nil || !strings.Contains(err.Error(), "stopped while answering test.Sleep") || !strings.Contains(err.Error(), "next call starts a new one") {
+	if err == nil || !strings.Contains(err.Error(), "stopped while answering TrainTunedLens") || !strings.Contains(err.Error(), "next call starts a new one") {
 		t.Errorf("a call whose server was killed: %v, want a clear error", err)
 	}
 	if _, err := lensnb.Prompt(m, "Are cats good?", lensnb.Options{}); err != nil {
@@ -247,14 +265,14 @@ func TestResidentRecoversFromAKilledServer(t *testing.T) {
 
 func TestResidentStaleSocketAndConcurrentClients(t *testing.T) {
 	useRuntimeDir(t, "tiny")
-	sock, err := resident.SocketPath("tiny")
+	sock, err := resident.SocketPath("tiny", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(sock, []byte("stale"), 0o600); err != nil { // what a crashed server could leave
 		t.Fatal(err)
 	}
-	local, err := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	local, err := engine.LoadModel("tiny", lensnb.LoadModelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +308,7 @@ func TestResidentStaleSocketAndConcurrentClients(t *testing.T) {
 }
 
 func TestResidentOneServerPerModelAndLoadErrors(t *testing.T) {
-	local, err := lensnb.LoadModel("tiny", lensnb.LoadModelOptions{})
+	local, err := engine.LoadModel("tiny", lensnb.LoadModelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +326,7 @@ func TestResidentOneServerPerModelAndLoadErrors(t *testing.T) {
 	}
 	missing := filepath.Join(t.TempDir(), "no-model")
 	os.Mkdir(missing, 0o755)
-	_, want := lensnb.LoadModel(missing, lensnb.LoadModelOptions{})
+	_, want := engine.LoadModel(missing, lensnb.LoadModelOptions{})
 	_, got := lensnb.OpenModel(missing, lensnb.LoadModelOptions{})
 	var me *lensnb.ModelError
 	if !errors.As(got, &me) || errText(got) != errText(want) {
@@ -322,12 +340,12 @@ func TestResidentIdleTimeoutAndStop(t *testing.T) {
 	if _, err := lensnb.OpenModel("tiny", lensnb.LoadModelOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sock, _ := resident.SocketPath("tiny")
+	sock, _ := resident.SocketPath("tiny", "")
 	deadline := time.Now().Add(10 * time.Second)
-	for resident.ServerPID("tiny") != 0 && time.Now().Before(deadline) {
+	for resident.ServerPID("tiny", "") != 0 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	if resident.ServerPID("tiny") != 0 {
+	if resident.ServerPID("tiny", "") != 0 {
 		t.Fatal("the server did not exit after its idle timeout")
 	}
 	if _, err := os.Stat(sock); err == nil {
@@ -340,7 +358,7 @@ func TestResidentIdleTimeoutAndStop(t *testing.T) {
 	if err := lensnb.StopResident("tiny"); err != nil {
 		t.Fatal(err)
 	}
-	if pid := resident.ServerPID("tiny"); pid != 0 {
+	if pid := resident.ServerPID("tiny", ""); pid != 0 {
 		t.Errorf("server %d still answers after StopResident", pid)
 	}
 }
@@ -351,7 +369,7 @@ func TestInProcessWhenDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Remote() != nil {
+	if _, here := m.Engine.(*engine.Local); !here {
 		t.Error("LOGITLENS_RESIDENT=0 must load the model in this program")
 	}
 }

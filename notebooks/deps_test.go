@@ -1,0 +1,80 @@
+package notebooks_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// heavy are the packages a notebook cell must not link: the engine (GoMLX and its
+// backends, the model, the hub client) lives in the model server. What a cell
+// links is what it costs to build (BENCHMARKS.md: a cell that linked GoMLX took
+// 5.6–8.6 s to build, a fmt-only one 0.7 s).
+var heavy = []string{
+	"github.com/gomlx/gomlx",
+	"github.com/gomlx/compute",
+	"github.com/gomlx/go-xla",
+	"github.com/gomlx/go-huggingface",
+	"github.com/logitlens-go/logitlens/gpt2",
+	"github.com/logitlens-go/logitlens/engine",
+	"github.com/logitlens-go/logitlens/hfhub",
+	"net/http",
+}
+
+// importPath matches an import path of this module in a cell.
+var importPath = regexp.MustCompile(`"(github\.com/logitlens-go/logitlens/[a-z0-9/]+)"`)
+
+// notebookImports returns this module's packages that the notebooks import.
+func notebookImports(t *testing.T) []string {
+	paths, err := filepath.Glob("*.ipynb")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no notebooks: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		for _, c := range readNotebook(t, p).cells() {
+			if c["cell_type"] != "code" {
+				continue
+			}
+			for _, m := range importPath.FindAllStringSubmatch(text(c["source"]), -1) {
+				seen[m[1]] = true
+			}
+		}
+	}
+	var out []string
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestCellsLinkNoEngine fails when a package a notebook imports links GoMLX or
+// another part of the engine: every cell would then take seconds to build.
+func TestCellsLinkNoEngine(t *testing.T) {
+	pkgs := notebookImports(t)
+	if len(pkgs) < 3 {
+		t.Fatalf("found only %v in the notebooks' imports", pkgs)
+	}
+	for _, pkg := range pkgs {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, h := range heavy {
+				if dep == h || strings.HasPrefix(dep, h+"/") {
+					t.Errorf("%s (imported by the notebooks) links %s: a cell that imports it links the engine and takes seconds to build; move what it needs to lm or lensnb, or the work to the model server", pkg, dep)
+				}
+			}
+		}
+	}
+	for _, pkg := range pkgs {
+		if strings.HasSuffix(pkg, "/engine") || strings.HasSuffix(pkg, "/gpt2") {
+			t.Errorf("a notebook imports %s", pkg)
+		}
+	}
+}
