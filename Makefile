@@ -42,9 +42,12 @@ bench:
 	go test ./lensnb -run XXX -bench TuneStep -benchtime 1x
 	go test ./notebooks -run XXX -bench NotebookResident -benchtime 1x -timeout 60m
 
-# notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), then
-# opens the practicum's notebooks. The model comes from LOGITLENS_MODEL (default
+# notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), builds
+# the model server the notebooks' cells talk to (once per source tree, into the user
+# cache; a cell would otherwise build it on first use), then opens the practicum's
+# notebooks. The model comes from LOGITLENS_MODEL (default
 # gpt2; LOGITLENS_MODEL=tiny make notebook runs offline on random weights).
 notebook:
 	bash scripts/install-jupyter.sh
+	go run ./cmd/logitlens-server -install
 	jupyter notebook --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)

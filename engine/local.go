@@ -9,7 +9,9 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/lensnb"
@@ -62,21 +64,35 @@ func (l *Local) Attribute(ids []int, targets []int) (*lensnb.Attribution, error)
 	return attribute(l.M, ids, targets)
 }
 
+func (l *Local) ModelFiles() (config, tokenizer []byte, err error) {
+	if config, err = os.ReadFile(filepath.Join(l.M.Dir, "config.json")); err != nil {
+		return nil, nil, err
+	}
+	return config, l.M.Tokenizer.Source(), nil
+}
+
 func (l *Local) TrainTunedLens(ids []int, opts lensnb.TuneOptions, progress func(lensnb.TuneProgress)) (*lensnb.TunedLens, []lensnb.TuneStep, error) {
 	return trainTunedLens(l.M, ids, opts, progress)
 }
 
 // A program that links the engine can load models in process: lensnb.OpenModel
-// does so under LOGITLENS_RESIDENT=0. A notebook cell that links it by mistake
-// pays seconds per build for it: it is told so.
+// does so under LOGITLENS_RESIDENT=0.
 func init() {
 	lensnb.RegisterLocalLoader(LoadModel)
-	if os.Getenv("GONB_DIR") != "" && resident.Enabled() && os.Getenv(EnvQuiet) == "" {
-		fmt.Fprintln(os.Stderr, "note: this cell links the lens engine (GoMLX, ~40 MB), so it takes seconds to build; "+
-			"cells need only lensnb, display and exercises (the model server holds the engine). "+
-			"Import github.com/logitlens-go/logitlens/engine only to load a model in the cell (LOGITLENS_RESIDENT=0); "+EnvQuiet+"=1 silences this note.")
-	}
+	noteIfCell(os.Stderr)
 }
 
 // EnvQuiet, set, silences the note a notebook cell that links the engine prints.
 const EnvQuiet = "LOGITLENS_ENGINE_QUIET"
+
+// noteIfCell tells a notebook cell (GoNB sets GONB_DIR) that links the engine by
+// mistake what that costs and what it needs instead.
+func noteIfCell(w io.Writer) {
+	if os.Getenv("GONB_DIR") == "" || !resident.Enabled() || os.Getenv(EnvQuiet) != "" {
+		return
+	}
+	fmt.Fprintln(w, "note: this cell links the lens engine (GoMLX, ~40 MB), so every run of it spends seconds building. "+
+		"Cells need only lensnb, lm, display and exercises: the model server holds the engine. "+
+		"Import github.com/logitlens-go/logitlens/engine only to load a model in the cell itself (LOGITLENS_RESIDENT=0); "+
+		EnvQuiet+"=1 silences this note.")
+}

@@ -29,6 +29,10 @@ type Engine interface {
 	DecodeLogits(x *lm.Array, finalNorm bool) (*lm.Array, error)
 	Compare(a, b LensSide) (*Comparison, error)
 	Attribute(ids []int, targets []int) (*Attribution, error)
+	// ModelFiles returns the model folder's config.json and tokenizer.json, for a
+	// client on a machine without the folder.
+	ModelFiles() (config, tokenizer []byte, err error)
+
 	// TrainTunedLens trains translators; progress, when not nil, receives every step.
 	TrainTunedLens(ids []int, opts TuneOptions, progress func(TuneProgress)) (*TunedLens, []TuneStep, error)
 }

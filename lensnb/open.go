@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/logitlens-go/logitlens/lm"
@@ -44,18 +46,36 @@ func OpenModel(ref string, opts LoadModelOptions) (*Model, error) {
 		return nil, &ModelError{Ref: ref, Err: err}
 	}
 	info := conn.Info()
-	cfg, err := lm.LoadConfig(info.Dir)
+	cfg, tok, err := modelFiles(remote{conn}, info.Dir)
 	if err != nil {
 		conn.Close()
-		return nil, &ModelError{Ref: ref, Err: fmt.Errorf("the model server's folder: %w", err)}
-	}
-	tok, err := lm.LoadTokenizer(info.Dir)
-	if err != nil {
-		conn.Close()
-		return nil, &ModelError{Ref: ref, Err: fmt.Errorf("the model server's folder: %w", err)}
+		return nil, &ModelError{Ref: ref, Err: fmt.Errorf("the model server's folder %s: %w", info.Dir, err)}
 	}
 	return &Model{Config: cfg, Tokenizer: tok, Ref: info.Ref, Dir: info.Dir, Random: info.Kind == "random", Demo: info.Kind == "demo",
 		BackendName: fmt.Sprintf("%s (model server, pid %d)", info.Backend, info.PID), Engine: remote{conn}}, nil
+}
+
+// modelFiles reads the config and the tokenizer from the model folder dir, or,
+// where this machine has no such folder (a server elsewhere), from the server.
+func modelFiles(r remote, dir string) (*lm.Config, *lm.Tokenizer, error) {
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		cfg, err := lm.LoadConfig(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		tok, err := lm.LoadTokenizer(dir)
+		return cfg, tok, err
+	}
+	config, tokenizer, err := r.ModelFiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := lm.ParseConfig(config)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := lm.ParseTokenizer(tokenizer)
+	return cfg, tok, err
 }
 
 // StopResident stops the model servers of ref (whatever their load options), if

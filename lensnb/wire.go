@@ -118,6 +118,11 @@ func (r remote) Attribute(ids []int, targets []int) (*Attribution, error) {
 	return call[*Attribution](r, "Attribute", attributeArgs{ids, targets})
 }
 
+func (r remote) ModelFiles() (config, tokenizer []byte, err error) {
+	files, err := call[[2][]byte](r, "ModelFiles", struct{}{})
+	return files[0], files[1], err
+}
+
 // TrainTunedLens trains on the server; its progress comes back as events.
 func (r remote) TrainTunedLens(ids []int, opts TuneOptions, progress func(TuneProgress)) (*TunedLens, []TuneStep, error) {
 	var reply tuneReply
@@ -177,6 +182,12 @@ func ServeEngine(e Engine, method string, decode func(any) error, emit func(any)
 	case "Attribute":
 		var a attributeArgs
 		return with(decode, &a, func() (any, error) { return e.Attribute(a.IDs, a.Targets) })
+	case "ModelFiles":
+		var a struct{}
+		return with(decode, &a, func() (any, error) {
+			c, t, err := e.ModelFiles()
+			return [2][]byte{c, t}, err
+		})
 	case "TrainTunedLens":
 		var a tuneArgs
 		return with(decode, &a, func() (any, error) {

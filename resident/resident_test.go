@@ -154,6 +154,10 @@ func TestResidentAnswersAsInProcess(t *testing.T) {
 			tl.W, tl.B = tl.W[:1], tl.B[:1]
 			return lensnb.Prompt(m, prompt, lensnb.Options{Tuned: tl})
 		}},
+		{"model files (for a client without the folder)", func(m *lensnb.Model) (any, error) {
+			c, tok, err := m.Engine.ModelFiles()
+			return []any{string(c), len(tok)}, err
+		}},
 		{"summary and modules", func(m *lensnb.Model) (any, error) { return []any{m.Summary(4).String(), m.Modules()}, nil }},
 		// Bad input: the same error, and the server keeps serving.
 		{"prompt over n_positions", func(m *lensnb.Model) (any, error) {

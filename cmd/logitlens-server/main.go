@@ -46,15 +46,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 		model := fs.String("model", "demo", "the model to serve: demo, tiny, random, small, a hub id (gpt2, gpt2-xl, …) or a folder")
 		socket := fs.String("socket", "", "the Unix socket to listen on (created 0600; required)")
 		idle := fs.Duration("idle", 0, "exit after this long without requests (0: never)")
+		install := fs.Bool("install", false, "build the server of this checkout into the user cache, where notebooks look for it, and exit")
 		fs.Usage = func() {
-			fmt.Fprintln(stdout, "usage: logitlens-server -model REF -socket PATH [-idle 2h]\n\nServes one model to lensnb clients that set LOGITLENS_RESIDENT_SOCKET=PATH.")
+			fmt.Fprintln(stdout, "usage: logitlens-server -model REF -socket PATH [-idle 2h]\n       logitlens-server -install\n\nServes one model to lensnb clients that set LOGITLENS_RESIDENT_SOCKET=PATH\n(notebooks start their own servers; -install builds theirs ahead of time).")
 			fs.PrintDefaults()
 		}
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		if fs.NArg() > 0 {
-			return fmt.Errorf("logitlens-server: unexpected argument %q (flags only: -model, -socket, -idle)", fs.Arg(0))
+			return fmt.Errorf("logitlens-server: unexpected argument %q (flags only: -model, -socket, -idle, -install)", fs.Arg(0))
+		}
+		if *install {
+			path, _, err := resident.ServerBinary(stdout)
+			if err == nil {
+				fmt.Fprintln(stdout, "model server:", path)
+			}
+			return err
 		}
 		if *socket == "" {
 			return errors.New("logitlens-server: give the socket to listen on: -socket /tmp/lens.sock")
