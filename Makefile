@@ -32,15 +32,15 @@ test: deps vet
 # scripts/install-reference.sh) on a GPT-2-small-shaped model, then the scale table
 # on gpt2-medium, -large and -xl shapes (written once into the user cache: 10.7 GB
 # of disk; a size that does not fit the disk or memory is skipped), then training
-# (GoMLX vs PyTorch on the same batches), a tuned-lens step, and notebook 01 with and
-# without the resident model: see BENCHMARKS.md.
+# (GoMLX vs PyTorch on the same batches), a tuned-lens step, and notebook 01 as it
+# was when cells linked GoMLX and as it is now (thin clients): see BENCHMARKS.md.
 bench:
 	bash scripts/install-reference.sh
 	go run ./cmd/bench
 	go run ./cmd/bench -scale
 	go run ./cmd/train -bench 40
 	go test ./lensnb -run XXX -bench TuneStep -benchtime 1x
-	go test ./notebooks -run XXX -bench NotebookResident -benchtime 1x -timeout 60m
+	go test ./notebooks -run XXX -bench NotebookThinClient -benchtime 1x -timeout 60m
 
 # notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), builds
 # the model server the notebooks' cells talk to (once per source tree, into the user

@@ -8,10 +8,12 @@ import (
 )
 
 // The notebook hooks, replaceable in tests. gonbui's functions do nothing
-// outside GoNB.
+// outside GoNB. Each display waits until GoNB has it (gonbui.Sync): a cell's
+// program that links no engine ends within milliseconds of displaying a
+// megabyte-sized chart, and what is still in the pipe when it exits is lost.
 var (
-	displayHTML = gonbui.DisplayHTML
-	displayPNG  = gonbui.DisplayPNG
+	displayHTML = func(html string) { gonbui.DisplayHTML(html); gonbui.Sync() }
+	displayPNG  = func(png []byte) { gonbui.DisplayPNG(png); gonbui.Sync() }
 )
 
 // InNotebook reports whether the program runs in a GoNB notebook cell (where

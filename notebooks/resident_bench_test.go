@@ -3,19 +3,19 @@ package notebooks_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/resident"
 )
 
 // cellSeconds are the code cells' execution times, from the timestamps nbclient
 // records in each cell's metadata (execution.iopub.execute_input → shell.execute_reply).
-func cellSeconds(t testing.TB, e *executed) (secs []float64, firsts []string) {
+func cellSeconds(t testing.TB, e *executed) (secs []float64, firsts, sources []string) {
 	t.Helper()
 	for _, c := range e.nb.cells() {
 		if c["cell_type"] != "code" {
@@ -31,36 +31,141 @@ func cellSeconds(t testing.TB, e *executed) (secs []float64, firsts []string) {
 		}
 		secs = append(secs, tb.Sub(ta).Seconds())
 		src := strings.TrimSpace(text(c["source"]))
+		sources = append(sources, src)
+		src = strings.TrimSpace(strings.TrimPrefix(src, "%%"))
 		if i := strings.IndexByte(src, '\n'); i >= 0 {
 			src = src[:i]
 		}
 		firsts = append(firsts, src)
 	}
-	return secs, firsts
+	return secs, firsts, sources
 }
 
-// BenchmarkNotebookResident runs notebook 01 headless on GPT-2-small shapes
-// (LOGITLENS_MODEL=small, random weights) twice in one run: every cell loading
-// the model itself (LOGITLENS_RESIDENT=0, as before the resident server) and
-// through the resident server (started by the first cell that needs the model).
-// It prints both totals and every cell's time side by side, and the floor: a
-// cell that builds and runs a program touching no model. With
-// LOGITLENS_BENCH_MODEL set (a folder, e.g. a gpt2-xl-shaped one from
-// `go run ./cmd/bench -scale`), that model is used instead, resident only.
-func BenchmarkNotebookResident(b *testing.B) {
+// baselineCommit is the last commit whose notebook cells linked GoMLX (each cell
+// a copy of the resident server): the "before" of BenchmarkNotebookThinClient.
+const baselineCommit = "177eb29"
+
+// BenchmarkNotebookThinClient runs notebook 01 headless on GPT-2-small shapes
+// (LOGITLENS_MODEL=small, random weights) three times in one run: as it was at
+// baselineCommit (a checkout of it in a git worktree, or $LOGITLENS_BENCH_BASELINE),
+// and as it is now — cold (the model server not yet built: the first cell that
+// needs the model builds it) and warm (built, not running). It prints the totals,
+// every cell's time side by side, and the floor: a cell that builds and runs a
+// program touching no model. With LOGITLENS_BENCH_MODEL set (a folder), that
+// model is used instead.
+func BenchmarkNotebookThinClient(b *testing.B) {
 	jupyter := needJupyter(b)
 	root := repoRoot(b)
 	dir := b.TempDir()
-	ref, modes := "small", []string{"0", "1"}
+	ref := "small"
 	if m := os.Getenv("LOGITLENS_BENCH_MODEL"); m != "" {
-		ref, modes = m, []string{"1"}
+		ref = m
 	}
-	runtime := filepath.Join(dir, "rt")
-	os.Mkdir(runtime, 0o700)
-	base := append(os.Environ(), "LOGITLENS_MODEL="+ref, "LOGITLENS_ROOT="+root, "HF_HUB_OFFLINE=1",
-		resident.EnvDir+"="+runtime, resident.EnvIdle+"=10m")
-	// The floor: a notebook whose cells only import the course's packages and print.
-	floorNB := filepath.Join(dir, "floor.ipynb")
+	baseline := os.Getenv("LOGITLENS_BENCH_BASELINE")
+	if baseline == "" {
+		baseline = filepath.Join(dir, "baseline")
+		if out, err := exec.Command("git", "-C", root, "worktree", "add", "--detach", baseline, baselineCommit).CombinedOutput(); err != nil {
+			b.Fatalf("a checkout of %s for the baseline: %v\n%s", baselineCommit, err, out)
+		}
+		defer exec.Command("git", "-C", root, "worktree", "remove", "--force", baseline).Run()
+	}
+	env := func(checkout, runtime string, extra ...string) []string {
+		os.MkdirAll(runtime, 0o700)
+		return append(append(os.Environ(), "LOGITLENS_MODEL="+ref, "LOGITLENS_ROOT="+checkout, "HF_HUB_OFFLINE=1",
+			resident.EnvDir+"="+runtime, resident.EnvIdle+"=10m"), extra...)
+	}
+	floor := floorSeconds(b, jupyter, dir, env(root, filepath.Join(dir, "rt-floor")))
+
+	type side struct {
+		name    string
+		total   float64
+		cells   []float64
+		names   []string
+		sources []string
+	}
+	serverCache := filepath.Join(dir, "server-cache")
+	var sides []side
+	for _, s := range []struct{ name, checkout, runtime string }{
+		{"before (" + baselineCommit + ")", baseline, filepath.Join(dir, "rt-before")},
+		{"now, server not built", root, filepath.Join(dir, "rt-cold")},
+		{"now, server built", root, filepath.Join(dir, "rt-warm")},
+	} {
+		e := run(b, jupyter, filepath.Join(s.checkout, "notebooks", solutions[0]), filepath.Join(dir, "out-"+filepath.Base(s.runtime)),
+			env(s.checkout, s.runtime, "LOGITLENS_SERVER_CACHE="+serverCache))
+		for i, c := range e.nb.cells() {
+			if msg := cellError(c); msg != "" {
+				b.Fatalf("%s: cell %d failed: %s", s.name, i, msg)
+			}
+		}
+		secs, firsts, sources := cellSeconds(b, e)
+		sides = append(sides, side{s.name, e.elapsed.Seconds(), secs, firsts, sources})
+		os.Setenv(resident.EnvDir, s.runtime)
+		resident.StopAll(ref)
+		os.Unsetenv(resident.EnvDir)
+	}
+	before, cold, warm := sides[0], sides[1], sides[2]
+
+	fmt.Printf("\nnotebook 01 headless, model %s (%d code cells now, %d before)\n\n", ref, len(warm.names), len(before.names))
+	fmt.Printf("floor: a cell that touches no model (Go build + run of the cell's program): %.2f s\n\n", floor)
+	fmt.Printf("| cell | first line (now) | %s (s) | %s (s) | %s (s) |\n|---|---|---|---|---|\n", before.name, cold.name, warm.name)
+	for i := range max(len(warm.names), len(before.names)) {
+		cell := func(s side) string {
+			if i < len(s.cells) {
+				return fmt.Sprintf("%.2f", s.cells[i])
+			}
+			return "–"
+		}
+		name := ""
+		if i < len(warm.names) {
+			name = strings.ReplaceAll(warm.names[i], "|", "\\|")
+		}
+		fmt.Printf("| %d | `%s` | %s | %s | %s |\n", i, name, cell(before), cell(cold), cell(warm))
+	}
+	fmt.Printf("| total | (nbconvert, wall) | %.1f | %.1f | %.1f |\n\n", before.total, cold.total, warm.total)
+	fmt.Printf("now / before: %.2f (server built), %.2f (server built by the notebook)\n", warm.total/before.total, cold.total/before.total)
+	model := modelCells(warm.sources, warm.cells)
+	fmt.Printf("cells that use the loaded model (after the first): median %.2f s, slowest %.2f s, over %d cells\n", median(model), slowest(model), len(model))
+	b.ReportMetric(warm.total, "s-now")
+	b.ReportMetric(before.total, "s-before")
+}
+
+// modelCells are the times of the cells that use the model, after the first one
+// (which starts the model server): each uses the model that one loaded.
+func modelCells(sources []string, secs []float64) []float64 {
+	var out []float64
+	seen := false
+	for i, src := range sources {
+		if !strings.Contains(src, "exercises.Model()") {
+			continue
+		}
+		if seen {
+			out = append(out, secs[i])
+		}
+		seen = true
+	}
+	return out
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func slowest(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+// floorSeconds is the median time of a cell that imports the course's packages
+// and prints a constant: a Go build and run, no model.
+func floorSeconds(b *testing.B, jupyter, dir string, env []string) float64 {
 	sol := readNotebook(b, solutions[0])
 	var setup string
 	for _, c := range sol.cells() {
@@ -70,7 +175,7 @@ func BenchmarkNotebookResident(b *testing.B) {
 		}
 	}
 	var raw []any
-	for i, src := range []string{setup, "import \"github.com/logitlens-go/logitlens/exercises\"", "%%\nfmt.Println(exercises.Prompt)", "%%\nfmt.Println(exercises.MaxLength)"} {
+	for i, src := range []string{setup, "import \"github.com/logitlens-go/logitlens/exercises\"", "%%\nfmt.Println(exercises.Prompt)", "%%\nfmt.Println(exercises.MaxLength)", "%%\nfmt.Println(exercises.Prompt, 1)"} {
 		raw = append(raw, map[string]any{"cell_type": "code", "execution_count": nil, "id": fmt.Sprintf("f%d", i),
 			"metadata": map[string]any{}, "outputs": []any{}, "source": lines(src)})
 	}
@@ -78,58 +183,8 @@ func BenchmarkNotebookResident(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	os.WriteFile(floorNB, data, 0o644)
-	fe := run(b, jupyter, floorNB, filepath.Join(dir, "floor"), base)
-	floor, _ := cellSeconds(b, fe)
-
-	type side struct {
-		total float64
-		cells []float64
-	}
-	results := map[string]side{}
-	var names []string
-	for _, mode := range modes {
-		os.Setenv(resident.EnvDir, runtime)
-		lensnb.StopResident(ref) // the resident side starts its server in its first cell
-		e := run(b, jupyter, filepath.Join(root, "notebooks", solutions[0]), filepath.Join(dir, "out"+mode), append(base, resident.EnvDisable+"="+mode))
-		for i, c := range e.nb.cells() {
-			if msg := cellError(c); msg != "" {
-				b.Fatalf("LOGITLENS_RESIDENT=%s: cell %d failed: %s", mode, i, msg)
-			}
-		}
-		secs, firsts := cellSeconds(b, e)
-		results[mode] = side{e.elapsed.Seconds(), secs}
-		names = firsts
-	}
-	lensnb.StopResident(ref)
-	os.Unsetenv(resident.EnvDir)
-
-	sortedFloor := append([]float64(nil), floor[2:]...)
-	sort.Float64s(sortedFloor)
-	fmt.Printf("\nnotebook 01 headless, model %s (%d code cells)\n\n", ref, len(names))
-	fmt.Printf("floor: a cell that touches no model (Go build + run of the cell's program): %.2f s\n\n", sortedFloor[len(sortedFloor)/2])
-	fmt.Printf("| cell | first line | in-process (s) | resident (s) |\n|---|---|---|---|\n")
-	in, res := results["0"], results["1"]
-	var worstAfter float64
-	firstModel := -1
-	for i := range names {
-		cell := func(s side) string {
-			if i < len(s.cells) {
-				return fmt.Sprintf("%.2f", s.cells[i])
-			}
-			return "–"
-		}
-		if firstModel < 0 && i < len(res.cells) && res.cells[i] > 2*sortedFloor[0]+1 {
-			firstModel = i
-		} else if firstModel >= 0 && i < len(res.cells) {
-			worstAfter = max(worstAfter, res.cells[i])
-		}
-		fmt.Printf("| %d | `%s` | %s | %s |\n", i, strings.ReplaceAll(names[i], "|", "\\|"), cell(in), cell(res))
-	}
-	fmt.Printf("| total | (nbconvert, wall) | %.1f | %.1f |\n\n", in.total, res.total)
-	if in.total > 0 {
-		fmt.Printf("resident / in-process: %.2f of the time\n", res.total/in.total)
-	}
-	fmt.Printf("slowest resident cell after the one that started the server (cell %d): %.2f s\n", firstModel, worstAfter)
-	b.ReportMetric(res.total, "s-resident")
+	path := filepath.Join(dir, "floor.ipynb")
+	os.WriteFile(path, data, 0o644)
+	secs, _, _ := cellSeconds(b, run(b, jupyter, path, filepath.Join(dir, "floor"), env))
+	return median(secs[2:])
 }
