@@ -10,8 +10,9 @@
 //     Long prompts scroll and zoom (dataZoom).
 //   - Lines: per-position line charts over the layers, tuned-lens style
 //     (probability of the final token, entropy, KL to the final layer, rank).
-//   - StaticHeatmap / SaveHeatmap: the same heatmap as a PNG or SVG, annotated,
-//     with gonum/plot's vector graphics; byte-identical for the same input.
+//   - PlanStatic: the same heatmap as data for a static picture, which package
+//     display/static draws as a PNG or SVG with gonum/plot (a package of its own,
+//     so that programs that draw none — most notebook cells — do not link it).
 //   - SummaryTable and TopKTable: HTML tables of the model card and of one
 //     cell's top-k tokens.
 //

@@ -3,8 +3,6 @@ package display_test
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/logitlens-go/logitlens/display"
@@ -90,24 +88,6 @@ func ExampleLines() {
 	// 1: ␣cat → ␣sat
 	// 0: The → ␣cat
 	// 1: ␣cat → ␣sat
-}
-
-// A static, annotated heatmap: shown in GoNB and saved as PNG and SVG.
-func ExampleStaticHeatmap() {
-	r := exampleResult()
-	im, err := display.StaticHeatmap(r, display.StaticOptions{Cells: display.CellTokenValue}, display.PNG)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	_ = display.Show(im) // an <img> in GoNB
-	dir, _ := os.MkdirTemp("", "lens")
-	defer os.RemoveAll(dir)
-	fmt.Println(im.Save(filepath.Join(dir, "lens.png")))
-	fmt.Println(display.SaveHeatmap(filepath.Join(dir, "lens.svg"), r, display.StaticOptions{}))
-	// Output:
-	// <nil>
-	// <nil>
 }
 
 func ExampleVisibleToken() {

@@ -13,7 +13,6 @@ import (
 // megabyte-sized chart, and what is still in the pipe when it exits is lost.
 var (
 	displayHTML = func(html string) { gonbui.DisplayHTML(html); gonbui.Sync() }
-	displayPNG  = func(png []byte) { gonbui.DisplayPNG(png); gonbui.Sync() }
 )
 
 // InNotebook reports whether the program runs in a GoNB notebook cell (where
@@ -44,17 +43,3 @@ func ShowHeatmap(r *lensnb.Result, o HeatmapOptions) error { return Show(Heatmap
 
 // ShowLines displays Lines(r, o) in GoNB.
 func ShowLines(r *lensnb.Result, o LinesOptions) error { return Show(Lines(r, o)) }
-
-// ShowStatic displays the static heatmap in GoNB: a PNG as an image output
-// (gonbui.DisplayPNG), an SVG as an <img> (which also survives HTML export).
-func ShowStatic(r *lensnb.Result, o StaticOptions, format Format) error {
-	im, err := StaticHeatmap(r, o, format)
-	if err != nil {
-		return err
-	}
-	if format == PNG {
-		displayPNG(im.Data)
-		return nil
-	}
-	return Show(im)
-}

@@ -24,6 +24,10 @@ var heavy = []string{
 	"net/http",
 }
 
+// staticPkg draws static pictures: the one package a notebook imports that may
+// link gonum/plot.
+const staticPkg = "github.com/logitlens-go/logitlens/display/static"
+
 // importPath matches an import path of this module in a cell.
 var importPath = regexp.MustCompile(`"(github\.com/logitlens-go/logitlens/[a-z0-9/]+)"`)
 
@@ -73,6 +77,9 @@ func TestCellsLinkNoEngine(t *testing.T) {
 		}
 	}
 	for _, pkg := range pkgs {
+		if out, _ := exec.Command("go", "list", "-deps", pkg).Output(); pkg != staticPkg && strings.Contains(string(out), "gonum.org/v1/plot\n") {
+			t.Errorf("%s links gonum/plot: only %s, which draws static pictures, may (a cell that draws none should not pay for it)", pkg, staticPkg)
+		}
 		if strings.HasSuffix(pkg, "/engine") || strings.HasSuffix(pkg, "/gpt2") {
 			t.Errorf("a notebook imports %s", pkg)
 		}

@@ -1,4 +1,6 @@
-package display
+// Package lenssample makes lens results for tests of what draws them (display and
+// display/static): random cells, optionally with hostile tokens.
+package lenssample
 
 import (
 	"fmt"
@@ -14,10 +16,10 @@ import (
 // It has no spaces, which VisibleToken would turn into '␣' and so defuse.
 const HostileToken = `</script><img/src="x"/onerror="window.__pwned=1;alert(1)">`
 
-// hostileTokens covers quotes, backslashes, newlines, braces (ECharts' rich
+// HostileTokens covers quotes, backslashes, newlines, braces (ECharts' rich
 // text and template syntax), U+2028/U+2029, an HTML comment opener, go-echarts'
 // "__f__" function marker, whitespace and an invalid UTF-8 byte.
-var hostileTokens = []string{
+var HostileTokens = []string{
 	HostileToken,
 	"<img src=x onerror=\"window.__pwned=4\">",
 	`"'\"`,
@@ -34,20 +36,20 @@ var hostileTokens = []string{
 	"\t&amp;",
 }
 
-var plainWords = []string{
+var PlainWords = []string{
 	"Are", " cats", " good", "?", " The", " dog", " is", " a", " very", " happy",
 	" animal", ".", " It", " likes", " to", " run", " in", " the", " park", "\n",
 	" Кошки", " любят", " молоко",
 }
 
-// SampleResult builds a deterministic, plausible lens Result by hand: states
+// Result builds a deterministic, plausible lens Result by hand: states
 // "embeddings", "blocks.0" … "blocks.{layers-1}", cols columns, top-5 lists. With
-// hostile set, tokens come from hostileTokens (and the title-ish model name too).
-func SampleResult(layers, cols int, hostile bool, seed uint64) *lensnb.Result {
+// hostile set, tokens come from HostileTokens (and the title-ish model name too).
+func Result(layers, cols int, hostile bool, seed uint64) *lensnb.Result {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	words := plainWords
+	words := PlainWords
 	if hostile {
-		words = append(append([]string{}, hostileTokens...), plainWords...)
+		words = append(append([]string{}, HostileTokens...), PlainWords...)
 	}
 	r := &lensnb.Result{Model: "gpt2 (test fixture)", Backend: "test", FinalNorm: true, Mode: "prompt", TopK: 5, Target: -1}
 	if hostile {
@@ -60,7 +62,7 @@ func SampleResult(layers, cols int, hostile bool, seed uint64) *lensnb.Result {
 	vocab := len(words)
 	ids := make([]int, cols+1)
 	for i := range ids {
-		if hostile && i < len(hostileTokens) {
+		if hostile && i < len(HostileTokens) {
 			ids[i] = i
 		} else {
 			ids[i] = rng.IntN(vocab)
