@@ -441,3 +441,63 @@ func TestShow(t *testing.T) {
 		t.Errorf("displayed %d HTML outputs", len(got))
 	}
 }
+
+func TestSeriesChart(t *testing.T) {
+	c := SeriesChart([]string{"embeddings", "blocks.0", "blocks.1"}, []Series{{Name: "a", Values: []float64{26, 1.5, 0}}, {Name: HostileToken, Values: []float64{1.7, math.NaN(), 0}}},
+		SeriesOptions{Title: "KL", YLabel: "nats", Log: true})
+	if c.Err() != nil {
+		t.Fatal(c.Err())
+	}
+	opt := c.Option()
+	series := asList(opt["series"])
+	if len(series) != 2 {
+		t.Fatalf("%d series", len(series))
+	}
+	want := []any{26.0, 1.5, nil} // 0 cannot be drawn on a log axis
+	for i, v := range series[0]["data"].([]any) {
+		if v != want[i] {
+			t.Errorf("series a, point %d: %v, want %v", i, v, want[i])
+		}
+	}
+	if d := series[1]["data"].([]any); d[1] != nil || d[0] != 1.7 {
+		t.Errorf("series b: %v (NaN must be a gap)", d)
+	}
+	if y := asList(opt["yAxis"])[0]; y["type"] != "log" || y["name"] != "nats" || y["min"] != nil {
+		t.Errorf("y axis %v", y)
+	}
+	h, err := c.HTML()
+	if err != nil || strings.Contains(h, "<img/src") {
+		t.Errorf("HTML: %v (a series name must be escaped)", err)
+	}
+	for _, bad := range []*Chart{
+		SeriesChart([]string{"a"}, []Series{{Name: "x", Values: []float64{1, 2}}}, SeriesOptions{}),
+		SeriesChart(nil, nil, SeriesOptions{}),
+	} {
+		if bad.Err() == nil {
+			t.Error("a malformed series chart gave no error")
+		}
+	}
+}
+
+func TestLensQuality(t *testing.T) {
+	SetLanguage(Russian)
+	defer SetLanguage(English)
+	c := LensQuality([]lensnb.LayerQuality{{State: "embeddings", LogitKL: 26, TunedKL: 1.7}, {State: "blocks.0", LogitKL: 1.5, TunedKL: 0.19}}, SeriesOptions{Log: true})
+	if c.Err() != nil {
+		t.Fatal(c.Err())
+	}
+	opt := c.Option()
+	series := asList(opt["series"])
+	if len(series) != 2 || series[0]["name"] != "логит-линза" || series[1]["name"] != "настроенная линза" {
+		t.Fatalf("series %v", series)
+	}
+	if d := series[1]["data"].([]any); d[0] != 1.7 || d[1] != 0.19 {
+		t.Errorf("tuned KL %v", d)
+	}
+	if x := asList(opt["xAxis"])[0]["data"].([]any); x[0] != "эмбеддинги" || x[1] != "блок 0" {
+		t.Errorf("states %v", x)
+	}
+	if !strings.Contains(c.Title, "KL") {
+		t.Errorf("title %q", c.Title)
+	}
+}

@@ -82,18 +82,11 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 			return fmt.Errorf("display: column %d out of range [0, %d)", col, len(r.Columns))
 		}
 	}
-	width, panelH := o.Width, o.PanelHeight
-	if width <= 0 {
-		width = 900
-	}
-	if panelH <= 0 {
-		panelH = 210
-	}
-	c.Title = plainText(o.Title)
-	if c.Title == "" {
-		c.Title = lensName(r) + tr(" by layer", " по состояниям")
+	title := plainText(o.Title)
+	if title == "" {
+		title = lensName(r) + tr(" by layer", " по состояниям")
 		if r.Model != "" {
-			c.Title += " · " + plainText(r.Model)
+			title += " · " + plainText(r.Model)
 		}
 	}
 	names := make([]string, len(cols))
@@ -104,17 +97,53 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 			names[i] += " → " + shorten(VisibleToken(cc.NextToken), 14)
 		}
 	}
-	states := stateLabels(r.States)
+	var panels []linePanel
+	for _, m := range metrics {
+		info := infoOf(m)
+		p := linePanel{label: info.label, log: info.log, prob: info.prob, rank: info.log}
+		for j, col := range cols {
+			vals := make([]float64, len(r.States))
+			for s := range r.States {
+				vals[s] = metricValue(r, s, col, m)
+				if info.log && !math.IsNaN(vals[s]) {
+					vals[s]++ // a log axis cannot show rank 0
+				}
+			}
+			p.lines = append(p.lines, Series{Name: names[j], Values: vals})
+		}
+		panels = append(panels, p)
+	}
+	return c.buildPanels(title, stateLabels(r.States), panels, o.Width, o.PanelHeight)
+}
+
+// linePanel is one panel of a line chart: its y axis and its lines.
+type linePanel struct {
+	label     string
+	log, prob bool // a log axis (values > 0); an axis from 0 to 1
+	rank      bool // ranks + 1 on a log axis: it starts at 1
+	lines     []Series
+}
+
+// buildPanels lays out panels sharing the categories x along their x axes and
+// one legend (the lines of each panel have the same names).
+func (c *Chart) buildPanels(title string, x []string, panels []linePanel, width, panelH int) error {
+	if width <= 0 {
+		width = 900
+	}
+	if panelH <= 0 {
+		panelH = 210
+	}
+	c.Title = title
 	maxState := 0
-	for _, s := range states {
+	for _, s := range x {
 		maxState = max(maxState, utf8.RuneCountInString(s))
 	}
 	const top0, gap, left = 70, 46, 80
 	bottomPad := 24 + 6*maxState // rotated state names
 	c.width = width
-	c.height = top0 + len(metrics)*panelH + (len(metrics)-1)*gap + bottomPad
+	c.height = top0 + len(panels)*panelH + (len(panels)-1)*gap + bottomPad
 
-	meta := linesMeta{States: states, Renderer: "canvas", Words: tooltipWords()}
+	meta := linesMeta{States: x, Renderer: "canvas", Words: tooltipWords()}
 	line := charts.NewLine()
 	line.SetGlobalOptions(
 		charts.WithInitializationOpts(opts.Initialization{
@@ -125,29 +154,29 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", BackgroundColor: "#ffffff", BorderColor: "#999"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "32", Left: "8", Right: "8"}),
 	)
-	line.SetXAxis(states)
+	line.SetXAxis(x)
 	var grids []opts.Grid
-	for i, m := range metrics {
-		info := infoOf(m)
-		meta.Grids = append(meta.Grids, linesGrid{Label: info.label, Log: info.log})
+	nLines := 0
+	for i, p := range panels {
+		meta.Grids = append(meta.Grids, linesGrid{Label: p.label, Log: p.log})
 		top := top0 + i*(panelH+gap)
 		grids = append(grids, opts.Grid{Left: strconv.Itoa(left), Right: "24", Top: strconv.Itoa(top), Height: strconv.Itoa(panelH)})
 		if i > 0 {
 			line.ExtendXAxis(opts.XAxis{})
 			line.ExtendYAxis(opts.YAxis{})
 		}
-		for j, col := range cols {
-			data := make([]opts.LineData, len(r.States))
-			for s := range r.States {
-				v := metricValue(r, s, col, m)
-				if info.log && !math.IsNaN(v) {
-					v = v + 1 // a log axis cannot show rank 0
-				}
-				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		nLines = len(p.lines)
+		for _, l := range p.lines {
+			if len(l.Values) != len(x) {
+				return fmt.Errorf("display: series %q has %d values for %d categories", l.Name, len(l.Values), len(x))
+			}
+			data := make([]opts.LineData, len(x))
+			for s, v := range l.Values {
+				if !math.IsNaN(v) && !math.IsInf(v, 0) && !(p.log && v <= 0) {
 					data[s] = opts.LineData{Value: round6(v)}
 				}
 			}
-			line.AddSeries(names[j], data, charts.WithLineChartOpts(opts.LineChart{XAxisIndex: i, YAxisIndex: i, ShowSymbol: opts.Bool(true)}))
+			line.AddSeries(plainText(l.Name), data, charts.WithLineChartOpts(opts.LineChart{XAxisIndex: i, YAxisIndex: i, ShowSymbol: opts.Bool(true)}))
 		}
 	}
 	line.SetGlobalOptions(charts.WithGridOpts(grids...))
@@ -164,20 +193,21 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 		}
 	}
 	xs, ys := asList(opt["xAxis"]), asList(opt["yAxis"])
-	for i := range metrics {
-		x := map[string]any{"type": "category", "gridIndex": i, "data": states, "boundaryGap": false,
-			"axisLabel": map[string]any{"show": i == len(metrics)-1, "interval": 0, "rotate": 45, "fontSize": 10}}
-		info := infoOf(metrics[i])
-		y := map[string]any{"type": "value", "gridIndex": i, "name": info.label, "nameLocation": "middle",
+	for i, p := range panels {
+		xa := map[string]any{"type": "category", "gridIndex": i, "data": x, "boundaryGap": false,
+			"axisLabel": map[string]any{"show": i == len(panels)-1, "interval": 0, "rotate": 45, "fontSize": 10}}
+		y := map[string]any{"type": "value", "gridIndex": i, "name": p.label, "nameLocation": "middle",
 			"nameGap": 52, "nameTextStyle": map[string]any{"fontSize": 11}, "axisLabel": map[string]any{"fontSize": 10}}
 		switch {
-		case info.log:
+		case p.log && p.rank:
 			y["type"], y["logBase"], y["min"] = "log", 10, 1
-		case info.prob:
+		case p.log:
+			y["type"], y["logBase"] = "log", 10
+		case p.prob:
 			y["min"], y["max"] = 0, 1
 		}
 		if i < len(xs) {
-			xs[i] = x
+			xs[i] = xa
 		}
 		if i < len(ys) {
 			ys[i] = y
@@ -185,7 +215,7 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	}
 	opt["xAxis"], opt["yAxis"] = xs, ys
 	for k, sr := range asList(opt["series"]) {
-		i := k / len(cols)
+		i := k / max(1, nLines)
 		sr["xAxisIndex"], sr["yAxisIndex"] = i, i
 		sr["connectNulls"] = false
 		sr["symbolSize"] = 5
@@ -207,4 +237,61 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	opt["axisPointer"] = map[string]any{"link": []any{map[string]any{"xAxisIndex": "all"}}}
 	c.option, c.meta = opt, meta
 	return nil
+}
+
+// Series is one named line: a value per category of the x axis (NaN: a gap).
+type Series struct {
+	Name   string
+	Values []float64
+}
+
+// SeriesOptions configures SeriesChart.
+type SeriesOptions struct {
+	Title  string
+	YLabel string
+	// Log draws the y axis on a log scale (values ≤ 0 are left out).
+	Log bool
+	// Width and Height in pixels (defaults 900 and 260).
+	Width, Height int
+	JS            JS
+}
+
+// SeriesChart draws named series over categories x (the states, say), one line
+// each, with the lens charts' tooltip: for numbers that are not a lens Result.
+func SeriesChart(x []string, series []Series, o SeriesOptions) *Chart {
+	c := &Chart{id: newID(), kind: "lines", JS: o.JS}
+	h := o.Height
+	if h <= 0 {
+		h = 260
+	}
+	if len(x) == 0 || len(series) == 0 {
+		c.err = fmt.Errorf("display: a series chart needs categories and series (got %d and %d)", len(x), len(series))
+		return c
+	}
+	labels := make([]string, len(x))
+	for i, s := range x {
+		labels[i] = plainText(s)
+	}
+	c.err = c.buildPanels(plainText(o.Title), labels, []linePanel{{label: plainText(o.YLabel), log: o.Log, lines: series}}, o.Width, h)
+	return c
+}
+
+// LensQuality draws how close each state of the logit lens and of a tuned lens
+// is to the final distribution (lensnb.CompareLenses): the mean KL per state, one
+// line per lens.
+func LensQuality(q []lensnb.LayerQuality, o SeriesOptions) *Chart {
+	var states []string
+	logit, tuned := Series{Name: tr("logit lens", "логит-линза")}, Series{Name: tr("tuned lens", "настроенная линза")}
+	for _, l := range q {
+		states = append(states, l.State)
+		logit.Values = append(logit.Values, l.LogitKL)
+		tuned.Values = append(tuned.Values, l.TunedKL)
+	}
+	if o.YLabel == "" {
+		o.YLabel = infoOf(lensnb.MetricKL).label
+	}
+	if o.Title == "" {
+		o.Title = tr("Logit lens and tuned lens: KL to the final layer", "Логит-линза и настроенная линза: KL до итога")
+	}
+	return SeriesChart(stateLabels(states), []Series{logit, tuned}, o)
 }

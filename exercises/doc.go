@@ -25,10 +25,10 @@
 //     small helpers for the lens by hand, for measuring the course's claims and
 //     conclusions on the loaded model and for making two lenses agree.
 //     (Activation patching is lensnb.PatchSweep.)
-//   - TuneCorpus, TunedDir, TrainedLens, LoadInProcess, TuneProgress, Quality,
+//   - TuneCorpus, TunedDir, TrainedLens, TuneProgress, Quality,
 //     HeldOutQuality, SideBySide: notebook 04 (the tuned lens) — the corpus split
 //     as cmd/train split it, trained translators kept in the cache for later cells,
-//     training progress in Russian, the per-state comparison of the two lenses.
+//     training (on the model server) reported step by step in Russian, the per-state comparison of the two lenses.
 //
 // Checkers print to Output (os.Stdout when nil), which is what a GoNB cell shows.
 package exercises

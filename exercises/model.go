@@ -38,9 +38,9 @@ func IsRandom(m *lensnb.Model) bool { return lensnb.IsRandom(m) }
 // LoadModel loads the model named by LOGITLENS_MODEL (DefaultModel when unset).
 func LoadModel() (*lensnb.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
 
-// LoadModelFrom opens ref with lensnb.OpenModel: the model is held by a resident
+// LoadModelFrom opens ref with lensnb.OpenModel: the model is held by a model
 // server that the first cell starts and later cells reuse (LOGITLENS_RESIDENT=0:
-// loaded in the cell itself, by lensnb.LoadModel — the loader the CLI uses too). ref is a
+// loaded in the cell itself, which must then link package engine). ref is a
 // random-weights model's name, a hub id (from the Hugging Face cache when it is
 // there, downloaded otherwise) or a local folder. A model that cannot be had is
 // reported by a *LoadError that says, in Russian, what to do.

@@ -3,9 +3,9 @@ package exercises
 // Plumbing for notebook 04 (the tuned lens): the corpus split the translators
 // train and are measured on, a folder in the notebooks' cache for trained
 // translators (a GoNB cell is a new program: later cells load them from there),
-// the model loaded into the cell's own program (training needs the weights
-// in-process), training progress in Russian, and the per-state comparison of the
-// two lenses as text, as a Result for display.Lines and side by side.
+// training progress (it runs on the model server) in Russian, the per-state
+// comparison of the two lenses as text (display.LensQuality draws it), and
+// charts side by side.
 
 import (
 	"fmt"
@@ -238,25 +238,6 @@ func perplexity(p float64) string {
 		return fmt.Sprintf("≈10^%.0f", math.Log10(p))
 	}
 	return strconv.FormatFloat(p, 'f', 1, 64)
-}
-
-// Lines is q as a lens Result whose two columns are the two lenses, for
-// display.Lines: MetricKL is each state's mean KL to the final distribution, and
-// MetricNextProb is 1 / perplexity — the geometric mean of the probability the
-// state gives the actual next token.
-func (q Quality) Lines() *lensnb.Result {
-	r := &lensnb.Result{Mode: "prompt", FinalNorm: true, Target: -1}
-	for i, name := range []string{"логит-линза", "настроенная"} {
-		r.Columns = append(r.Columns, lensnb.Column{ID: i, Token: name, Position: i, NextID: -1})
-	}
-	for _, l := range q {
-		r.States = append(r.States, l.State)
-		r.Cells = append(r.Cells, []lensnb.Cell{
-			{KLToFinal: l.LogitKL, NextID: 0, NextProb: 1 / l.LogitPerplexity},
-			{KLToFinal: l.TunedKL, NextID: 0, NextProb: 1 / l.TunedPerplexity},
-		})
-	}
-	return r
 }
 
 // SideBySide shows fragments (charts, tables) next to each other, wrapping onto

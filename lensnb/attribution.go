@@ -1,20 +1,8 @@
 package lensnb
 
-// Direct logit attribution (DLA): which part of the model wrote a logit.
-//
-// The residual stream at the end of the last block is a sum of what every part
-// wrote into it: x = embed + pos_embed + Σ_i (attn_out_i + mlp_out_i), and block
-// i's attention output is itself Σ_h z_h · W_O[h] + b_O (head h's values through its
-// rows of c_proj). The logit of token w at a position is ln_f(x) · W_U[w]. With the
-// LayerNorm's scale σ of that position frozen (as TransformerLens's
-// apply_ln_to_stack does), ln_f is linear in x:
-//
-//	ln_f(x)·W_U[w] = Σ_c c·u/σ + b·W_U[w],   u = g⊙W_U[w] − mean(g⊙W_U[w])
-//
-// (g, b: ln_f's gain and bias; centring c is the same as centring u). So each
-// component's direct contribution is c·u/σ, and they add up to the model's own
-// logit exactly. For a logit difference (" Paris" vs " Rome") W_U[w] is replaced by
-// W_U[w] − W_U[v].
+// Direct logit attribution (DLA): which part of the model wrote a logit. The
+// result's types are here; the engine computes it (engine/attribution.go has the
+// mathematics: ln_f's scale frozen, each component's c·u/σ).
 
 import (
 	"encoding/csv"

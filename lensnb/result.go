@@ -1,8 +1,16 @@
-// Package lensnb is the logit lens for notebooks and the CLI: it decodes every
-// hidden state of GPT-2 (each layer's residual stream) into a next-token
-// distribution and measures it — top-k tokens, entropy, KL to the final layer,
-// ranks — over prompt positions or over generated tokens. It also offers an
-// nnsight-style tracing API to read and patch activations (see Trace).
+// Package lensnb is the logit lens as a program that asks for it sees it — a
+// notebook cell, the CLI, the explorer: it decodes every hidden state of GPT-2
+// (each layer's residual stream) into a next-token distribution and measures it —
+// top-k tokens, entropy, KL to the final layer, ranks — over prompt positions or
+// over generated tokens. It also offers an nnsight-style tracing API to read and
+// patch activations (see Trace), direct logit attribution, activation patching,
+// lens comparisons and the tuned lens.
+//
+// A Model is a config and a tokenizer here and its weights behind an Engine: the
+// lens engine in this process (package engine), or a model server (OpenModel,
+// package resident) — one seam, typed on both sides, with the same results and
+// errors either way. This package links no GoMLX, so a notebook cell that uses it
+// builds in well under a second; the result types here are what both sides share.
 package lensnb
 
 import "math"

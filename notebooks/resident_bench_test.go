@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +86,7 @@ func BenchmarkNotebookThinClient(b *testing.B) {
 		sources []string
 	}
 	serverCache := filepath.Join(dir, "server-cache")
+	var serverPeak int64
 	var sides []side
 	for _, s := range []struct{ name, checkout, runtime string }{
 		{"before (" + baselineCommit + ")", baseline, filepath.Join(dir, "rt-before")},
@@ -99,9 +102,13 @@ func BenchmarkNotebookThinClient(b *testing.B) {
 		}
 		secs, firsts, sources := cellSeconds(b, e)
 		sides = append(sides, side{s.name, e.elapsed.Seconds(), secs, firsts, sources})
+		if s.checkout == root {
+			serverPeak = max(serverPeak, serverPeakRSS())
+		}
 		os.Setenv(resident.EnvDir, s.runtime)
 		resident.StopAll(ref)
 		os.Unsetenv(resident.EnvDir)
+		killUnder(s.runtime) // the baseline's server speaks an older protocol
 	}
 	before, cold, warm := sides[0], sides[1], sides[2]
 
@@ -125,6 +132,7 @@ func BenchmarkNotebookThinClient(b *testing.B) {
 	fmt.Printf("now / before: %.2f (server built), %.2f (server built by the notebook)\n", warm.total/before.total, cold.total/before.total)
 	model := modelCells(warm.sources, warm.cells)
 	fmt.Printf("cells that use the loaded model (after the first): median %.2f s, slowest %.2f s, over %d cells\n", median(model), slowest(model), len(model))
+	fmt.Printf("the model server's peak RSS over the notebook: %.2f GB\n", float64(serverPeak)/1e9)
 	b.ReportMetric(warm.total, "s-now")
 	b.ReportMetric(before.total, "s-before")
 }
@@ -187,4 +195,41 @@ func floorSeconds(b *testing.B, jupyter, dir string, env []string) float64 {
 	os.WriteFile(path, data, 0o644)
 	secs, _, _ := cellSeconds(b, run(b, jupyter, path, filepath.Join(dir, "floor"), env))
 	return median(secs[2:])
+}
+
+// serverPeakRSS is the largest peak resident set (VmHWM) of the running model
+// servers (cmd/logitlens-server processes), in bytes.
+func serverPeakRSS() int64 {
+	var peak int64
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range procs {
+		target, err := os.Readlink(exe)
+		if err != nil || filepath.Base(target) != "logitlens-server" {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(exe), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					peak = max(peak, kb<<10)
+				}
+			}
+		}
+	}
+	return peak
+}
+
+// killUnder ends the processes whose executable lies in dir.
+func killUnder(dir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range procs {
+		if target, err := os.Readlink(exe); err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(exe))); err == nil {
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	}
 }
