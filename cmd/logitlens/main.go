@@ -28,10 +28,17 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "logitlens:", err)
-		os.Exit(1)
+	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// mainCode runs the command and returns its exit status: 0 (also for --help), 2
+// for a command line that does not parse, 1 for any other error (printed).
+func mainCode(args []string, stdout, stderr io.Writer) int {
+	err := run(args, stdout, stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "logitlens:", err)
 	}
+	return exitCode(err)
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -41,8 +48,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "tune" {
 		return tune(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return usageError{fmt.Errorf("unknown command %q: run the lens with flags (logitlens --model demo --prompt \"Are cats good?\"), or use logitlens serve or logitlens tune; see logitlens --help", args[0])}
+	}
 	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: logitlens --prompt TEXT [--model REF] [flags]   the logit lens of a prompt (or of a generation)
+       logitlens serve [flags]                          the lens explorer in the browser
+       logitlens tune --text FILE --out DIR [flags]     train tuned-lens translators
+(logitlens serve --help and logitlens tune --help list their flags)
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, "demo" (a small GPT-2 trained on public-domain text, shipped with the repository: no download), or random weights: "tiny", "random", "small"`)
 	prompt := fs.String("prompt", "", "the text to run the lens on")
 	generate := fs.Int("generate", 0, "generate N tokens greedily and lens every generated token (the course's Part 1) instead of the prompt positions")
@@ -62,35 +81,38 @@ func run(args []string, stdout, stderr io.Writer) error {
 	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
 	quiet := fs.Bool("quiet", false, "do not print the table")
 	width := fs.Int("width", 0, "fit the printed tables to this many columns (default: $COLUMNS, else the terminal's width, else 120)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags go before values: --prompt \"text\")", fs.Arg(0))
+	if err := checkLensFlags(fs, *prompt, *generate, *topk, *stride, *width); err != nil {
+		return err
 	}
-	if *prompt == "" {
-		return errors.New(`--prompt is required, e.g. --prompt "Are cats good?"`)
-	}
-	if *generate < 0 {
-		return fmt.Errorf("--generate %d must be positive", *generate)
+	for _, o := range []struct{ flag, path, example string }{{"json", *jsonPath, "lens.json"}, {"csv", *csvPath, "lens.csv"}, {"html", *htmlPath, "lens.html"}} {
+		if err := checkOutput(o.flag, o.path, o.example); err != nil {
+			return err
+		}
 	}
 	if *versus != "" && *attribute == "" {
-		return errors.New(`--versus needs --attribute, e.g. --attribute " Paris" --versus " Rome"`)
+		return usageError{errors.New(`--versus needs --attribute, e.g. --attribute " Paris" --versus " Rome"`)}
 	}
 	switch {
 	case *lens != "logit" && *lens != "tuned":
-		return fmt.Errorf("--lens %q: use logit or tuned", *lens)
+		return usageError{fmt.Errorf("--lens %q: use logit or tuned", *lens)}
 	case *lens == "tuned" && *translators == "":
-		return errors.New("--lens tuned needs --translators DIR (train them with: logitlens tune --model M --text FILE --out DIR)")
+		return usageError{errors.New("--lens tuned needs --translators DIR (train them with: logitlens tune --model M --text FILE --out DIR)")}
 	case *lens == "logit" && *translators != "":
-		return errors.New("--translators is for --lens tuned")
+		return usageError{errors.New("--translators is for --lens tuned")}
 	case *lens == "tuned" && !*finalNorm:
-		return errors.New("--lens tuned reads through ln_f: drop --final-norm=false")
+		return usageError{errors.New("--lens tuned reads through ln_f: drop --final-norm=false")}
 	}
 	if *attribute != "" && *generate > 0 {
-		return errors.New("--attribute works on the prompt's positions: drop --generate (or run the generated text as a prompt)")
+		return usageError{errors.New("--attribute works on the prompt's positions: drop --generate (or run the generated text as a prompt)")}
 	}
-
+	if *translators != "" {
+		if _, err := os.Stat(*translators); err != nil {
+			return usageError{fmt.Errorf("--translators %s: %w (train translators with: logitlens tune --model M --text FILE --out DIR)", *translators, err)}
+		}
+	}
 	m, err := loadModel(*modelRef, *offline, stderr)
 	if err != nil {
 		return err
@@ -116,6 +138,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		opts.Target = lensnb.TokenID(id)
+	}
+	if *generate > 0 {
+		if n, err := m.Tokenizer.Encode(*prompt); err == nil && len(n)+*generate > m.Config.NPositions {
+			return usageError{fmt.Errorf("--generate %d: the prompt (%d tokens) and the generated tokens must fit the model's context of %d tokens: give at most --generate %d",
+				*generate, len(n), m.Config.NPositions, max(0, m.Config.NPositions-len(n)))}
+		}
 	}
 	var r *lensnb.Result
 	if *generate > 0 {
@@ -175,6 +203,31 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// checkLensFlags says what is wrong with the lens's flags before a model loads.
+func checkLensFlags(fs *flag.FlagSet, prompt string, generate, topk, stride, width int) error {
+	switch {
+	case fs.NArg() > 0:
+		return usageError{fmt.Errorf("unexpected argument %q (flags go before values: --prompt \"text\")", fs.Arg(0))}
+	case prompt == "":
+		return usageError{errors.New(`--prompt is required, e.g. --prompt "Are cats good?"`)}
+	case generate < 0:
+		return usageError{fmt.Errorf("--generate %d must be positive (the number of tokens to generate)", generate)}
+	case generate > maxGenerate:
+		return usageError{fmt.Errorf("--generate %d is more than GPT-2's context holds: give at most %d", generate, maxGenerate)}
+	case topk < 1 || topk > 64:
+		return usageError{fmt.Errorf("--topk %d: give between 1 and 64 tokens per cell", topk)}
+	case stride < 0:
+		return usageError{fmt.Errorf("--stride %d must be positive (show every Nth block)", stride)}
+	case width < 0:
+		return usageError{fmt.Errorf("--width %d must be positive (columns of the printed table)", width)}
+	}
+	return nil
+}
+
+// maxGenerate bounds --generate before a model is loaded: no GPT-2 has a longer
+// context (the model's own n_positions is checked when it runs).
+const maxGenerate = 1024
 
 func loadModel(ref string, offline bool, stderr io.Writer) (*lensnb.Model, error) {
 	if _, random := lensnb.RandomModels[ref]; random {

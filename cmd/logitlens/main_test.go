@@ -164,7 +164,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"--model", dir}, "--prompt is required"},
 		{[]string{"--model", "gpt2", "--offline", "--prompt", "hi"}, "--model demo"},
 		{[]string{"--model", "not-a-model", "--prompt", "hi"}, "gpt2-medium"},
-		{[]string{"--model", dir, "--prompt", "hi", "--topk", "100000"}, "vocabulary"},
+		{[]string{"--model", dir, "--prompt", "hi", "--topk", "100000"}, "between 1 and 64"},
 		{[]string{"--model", dir, "--prompt", "hi", "--target", " cats are"}, "not one"},
 		{[]string{"--model", dir, "--prompt", "hi", "--layers", "x"}, "block number"},
 		{[]string{"--model", filepath.Join(dir, "nope"), "--prompt", "hi"}, "nope"},

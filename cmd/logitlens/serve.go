@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 
 	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/explorer"
@@ -19,14 +20,17 @@ import (
 // serve is `logitlens serve`: the lens explorer on a local web page.
 func serve(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("logitlens serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: logitlens serve [--model REF] [--addr 127.0.0.1:PORT]   the lens explorer on a local web page\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	modelRef := fs.String("model", "demo", "the model to explore (as for the lens: a hub id, a folder, demo, or a random model)")
 	addr := fs.String("addr", "127.0.0.1:8080", "where to listen: a loopback address (the page is for this machine only)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+		return usageError{fmt.Errorf("serve: unexpected argument %q (flags only: --model, --addr)", fs.Arg(0))}
 	}
 	ln, err := listenLoopback(*addr)
 	if err != nil {
@@ -59,13 +63,16 @@ func serve(args []string, stdout, stderr io.Writer) error {
 // listenLoopback listens on addr, which must name a loopback address: the
 // explorer runs the model for whoever reaches it, so it is not offered to the network.
 func listenLoopback(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("serve: --addr %q: %v (e.g. 127.0.0.1:8080)", addr, err)
+		return nil, usageError{fmt.Errorf("serve: --addr %q: %v (e.g. 127.0.0.1:8080)", addr, err)}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return nil, usageError{fmt.Errorf("serve: --addr %q: the port must be a number from 0 to 65535 (e.g. 127.0.0.1:8080)", addr)}
 	}
 	ip := net.ParseIP(host)
 	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("serve: --addr %q is not a loopback address: the explorer listens on this machine only (127.0.0.1 or [::1])", addr)
+		return nil, usageError{fmt.Errorf("serve: --addr %q is not a loopback address: the explorer listens on this machine only (127.0.0.1 or [::1])", addr)}
 	}
 	if host == "localhost" {
 		addr = net.JoinHostPort("127.0.0.1", addr[len(host)+1:])

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -14,7 +15,10 @@ import (
 // tune is `logitlens tune`: train tuned-lens translators for a model on text files.
 func tune(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("logitlens tune", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: logitlens tune --text FILE [--text FILE…] --out DIR [--model REF] [flags]   train tuned-lens translators\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	modelRef := fs.String("model", "demo", "the model to train translators for")
 	out := fs.String("out", "", "folder to write the translators to (also the checkpoint: an interrupted run resumes)")
 	steps := fs.Int("steps", 150, "SGD steps")
@@ -25,18 +29,11 @@ func tune(args []string, stdout, stderr io.Writer) error {
 	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
 	var texts []string
 	fs.Func("text", "a UTF-8 text file to train on (repeat for more files)", func(s string) error { texts = append(texts, s); return nil })
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("tune: unexpected argument %q (files go after --text)", fs.Arg(0))
-	case *out == "":
-		return errors.New("tune: --out DIR is required (where the translators go)")
-	case len(texts) == 0:
-		return errors.New("tune: give at least one --text FILE (plain English text; a few hundred KB is plenty)")
-	case !(*heldOut >= 0 && *heldOut < 1):
-		return fmt.Errorf("tune: --held-out %g must be in [0, 1)", *heldOut)
+	if err := checkTuneFlags(fs.Args(), *out, texts, *steps, *rows, *seq, *lr, *heldOut); err != nil {
+		return usageError{err}
 	}
 	m, err := loadModel(*modelRef, *offline, stderr)
 	if err != nil {
@@ -81,6 +78,39 @@ func tune(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "| state | KL logit | KL tuned | perplexity logit | perplexity tuned |\n|---|---|---|---|---|\n")
 	for _, l := range q {
 		fmt.Fprintf(stdout, "| %s | %.3f | %.3f | %.1f | %.1f |\n", l.State, l.LogitKL, l.TunedKL, l.LogitPerplexity, l.TunedPerplexity)
+	}
+	return nil
+}
+
+// checkTuneFlags says what is wrong with tune's flags before a model loads.
+func checkTuneFlags(rest []string, out string, texts []string, steps, rows, seq int, lr, heldOut float64) error {
+	switch {
+	case len(rest) > 0:
+		return fmt.Errorf("tune: unexpected argument %q (files go after --text)", rest[0])
+	case out == "":
+		return errors.New("tune: --out DIR is required (where the translators go)")
+	case len(texts) == 0:
+		return errors.New("tune: give at least one --text FILE (plain English text; a few hundred KB is plenty)")
+	case !(heldOut >= 0 && heldOut < 1):
+		return fmt.Errorf("tune: --held-out %g must be in [0, 1)", heldOut)
+	case steps < 1 || rows < 1:
+		return fmt.Errorf("tune: --steps %d and --rows %d must be at least 1", steps, rows)
+	case seq < 2:
+		return fmt.Errorf("tune: --seq %d must be at least 2 tokens", seq)
+	case !(lr > 0) || math.IsInf(lr, 0):
+		return fmt.Errorf("tune: --lr %g must be a positive number (default 0.25)", lr)
+	}
+	if st, err := os.Stat(out); err == nil && !st.IsDir() {
+		return fmt.Errorf("tune: --out %s is a file: give a folder (it holds translators.safetensors)", out)
+	}
+	for _, f := range texts {
+		st, err := os.Stat(f)
+		switch {
+		case err != nil:
+			return fmt.Errorf("tune: --text %s: %w", f, err)
+		case st.IsDir():
+			return fmt.Errorf("tune: --text %s is a folder: give text files", f)
+		}
 	}
 	return nil
 }

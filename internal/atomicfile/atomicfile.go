@@ -10,11 +10,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write creates or replaces path (mode 0644, parent folders made as needed) with
 // what write writes; write gets a buffered writer.
 func Write(path string, write func(io.Writer) error) (err error) {
+	if path == "" || strings.HasSuffix(path, string(filepath.Separator)) {
+		return fmt.Errorf("write %q: not a file name", path)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("write %s: it is a directory: give a file name", path)
+	}
+	path = filepath.Clean(path) // the temporary file goes beside it, in filepath.Dir(path)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

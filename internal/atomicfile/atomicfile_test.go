@@ -40,3 +40,28 @@ func TestWrite(t *testing.T) {
 		t.Errorf("mode %v, want 0644", st.Mode().Perm())
 	}
 }
+
+// A directory, or a path ending in a separator, is not a file to write: refused
+// before anything is created, and no temporary file lands elsewhere (for "/tmp",
+// a temporary file used to be created in "/").
+func TestWriteRefusesDirectories(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{dir, dir + "/", ""} {
+		if err := WriteBytes(p, []byte("x")); err == nil {
+			t.Errorf("WriteBytes(%q) wrote", p)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	parent, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".tmp-*"))
+	if len(entries) != 0 || len(parent) != 0 {
+		t.Errorf("left behind: %v %v", entries, parent)
+	}
+	// A relative path with a trailing "." element: the temporary file is beside the target.
+	t.Chdir(dir)
+	if err := WriteBytes(filepath.Join("sub", "..", "f.txt"), []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "f.txt")); err != nil || string(b) != "ok" {
+		t.Errorf("f.txt: %q %v", b, err)
+	}
+}
