@@ -110,6 +110,18 @@ func checkResult(r *lensnb.Result) error {
 	return nil
 }
 
+// metricGrid is metric m of every cell of r, [state][column].
+func metricGrid(r *lensnb.Result, m lensnb.Metric) [][]float64 {
+	vals := make([][]float64, len(r.States))
+	for s := range vals {
+		vals[s] = make([]float64, len(r.Columns))
+		for col := range vals[s] {
+			vals[s][col] = metricValue(r, s, col, m)
+		}
+	}
+	return vals
+}
+
 // agrees reports whether the final state's top-1 at column c is the actual next token.
 func agrees(r *lensnb.Result, c int) bool {
 	col := r.Columns[c]
@@ -198,13 +210,7 @@ func (c *Chart) buildHeatmap(r *lensnb.Result, o HeatmapOptions) error {
 	}
 	info := infoOf(m)
 	nS, nC := len(r.States), len(r.Columns)
-	vals := make([][]float64, nS)
-	for s := range vals {
-		vals[s] = make([]float64, nC)
-		for col := range vals[s] {
-			vals[s][col] = metricValue(r, s, col, m)
-		}
-	}
+	vals := metricGrid(r, m)
 	sc, err := newScale(m, o.Scale, vals)
 	if err != nil {
 		return err

@@ -77,14 +77,8 @@ func PlanStatic(r *lensnb.Result, o StaticOptions) (*StaticPlan, error) {
 		return nil, err
 	}
 	info := infoOf(m)
-	nS, nC := len(r.States), len(r.Columns)
-	vals := make([][]float64, nS)
-	for s := range vals {
-		vals[s] = make([]float64, nC)
-		for c := range vals[s] {
-			vals[s][c] = metricValue(r, s, c, m)
-		}
-	}
+	nC := len(r.Columns)
+	vals := metricGrid(r, m)
 	sc, err := newScale(m, o.Scale, vals)
 	if err != nil {
 		return nil, err

@@ -336,6 +336,16 @@ func TestResidentOneServerPerModelAndLoadErrors(t *testing.T) {
 	if !errors.As(got, &me) || errText(got) != errText(want) {
 		t.Errorf("a folder that cannot load: through the server %q, in-process %q", errText(got), errText(want))
 	}
+	// A hub model neither cached nor downloadable: the same error, with its type
+	// and its Unavailable (which the notebooks turn into "use demo") across the socket.
+	t.Setenv("HF_HOME", t.TempDir())
+	t.Setenv("HF_HUB_CACHE", "")
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	_, want = engine.LoadModel("gpt2", lensnb.LoadModelOptions{})
+	_, got = lensnb.OpenModel("gpt2", lensnb.LoadModelOptions{})
+	if !errors.As(got, &me) || !me.Unavailable() || errText(got) != errText(want) {
+		t.Errorf("an unavailable hub model: through the server %q (unavailable: %v), in-process %q", errText(got), me != nil && me.Unavailable(), errText(want))
+	}
 }
 
 func TestResidentIdleTimeoutAndStop(t *testing.T) {
