@@ -39,8 +39,9 @@ bench:
 	go run ./cmd/bench
 	go run ./cmd/bench -scale
 	go run ./cmd/train -bench 40
-	go test ./lensnb -run XXX -bench TuneStep -benchtime 1x
+	go test ./engine -run XXX -bench TuneStep -benchtime 1x
 	go test ./notebooks -run XXX -bench NotebookThinClient -benchtime 1x -timeout 60m
+	go test ./notebooks -run XXX -bench 'NotebookCell$$' -benchtime 1x -timeout 20m
 
 # notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), builds
 # the model server the notebooks' cells talk to (once per source tree, into the user

@@ -7,6 +7,7 @@ package lm
 // the merge ranks, and the merge loop of OpenAI's encoder.py.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,11 +60,8 @@ func newBPE(vocabJSON json.RawMessage, merges []json.RawMessage, added map[strin
 		b.added[id] = true
 	}
 	for i, raw := range merges {
-		var pair []string
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			pair = strings.Split(s, " ")
-		} else if err := json.Unmarshal(raw, &pair); err != nil {
+		pair, err := mergePair(raw)
+		if err != nil {
 			return nil, fmt.Errorf("merge %d is neither \"a b\" nor [\"a\", \"b\"]: %s", i, raw)
 		}
 		if len(pair) != 2 || pair[0] == "" || pair[1] == "" {
@@ -75,6 +73,38 @@ func newBPE(vocabJSON json.RawMessage, merges []json.RawMessage, added map[strin
 		}
 	}
 	return b, nil
+}
+
+// mergePair reads one merge: "a b" or ["a", "b"]. Plain strings (no escapes:
+// nearly all of them) are cut out directly; a notebook cell loads the tokenizer
+// every time it runs, and 50,000 calls of json.Unmarshal took most of its load.
+func mergePair(raw json.RawMessage) ([]string, error) {
+	plain := func(s []byte) (string, bool) {
+		if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' || bytes.IndexByte(s[1:len(s)-1], '\\') >= 0 || bytes.IndexByte(s[1:len(s)-1], '"') >= 0 {
+			return "", false
+		}
+		return string(s[1 : len(s)-1]), true
+	}
+	raw = bytes.TrimSpace(raw)
+	if s, ok := plain(raw); ok {
+		return strings.Split(s, " "), nil
+	}
+	if len(raw) > 0 && raw[0] == '[' {
+		if a, b, ok := bytes.Cut(bytes.TrimSpace(raw[1:len(raw)-1]), []byte(",")); ok && raw[len(raw)-1] == ']' {
+			x, okx := plain(bytes.TrimSpace(a))
+			y, oky := plain(bytes.TrimSpace(b))
+			if okx && oky {
+				return []string{x, y}, nil
+			}
+		}
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return strings.Split(s, " "), nil
+	}
+	var pair []string
+	err := json.Unmarshal(raw, &pair)
+	return pair, err
 }
 
 // encodeWord returns the ids of one word spelt in the byte-level alphabet: its

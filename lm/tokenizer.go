@@ -23,6 +23,7 @@ package lm
 // error at load (GPT-2 has no unk token).
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,12 +114,15 @@ func ParseTokenizer(data []byte) (*Tokenizer, error) { return newTokenizer(data)
 // newTokenizer checks that data is a GPT-2 style tokenizer.json (BPE model,
 // ByteLevel pre-tokenizer and decoder, no normalizer) and loads it.
 func newTokenizer(data []byte) (*Tokenizer, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("tokenizer.json is not valid JSON: %w", err)
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("tokenizer.json is not valid JSON (truncated? download it again)")
 	}
-	if top == nil {
+	switch t := bytes.TrimLeft(data, " \t\r\n"); t[0] {
+	case '{':
+	case 'n':
 		return nil, fmt.Errorf("tokenizer.json is not a JSON object")
+	default:
+		return nil, fmt.Errorf("tokenizer.json is not valid JSON for a tokenizer: want an object, not %.20s", t)
 	}
 	var head struct {
 		Model *struct {
