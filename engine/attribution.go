@@ -45,7 +45,11 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 
 	// One forward pass keeping every component and the final residual stream.
 	embeddings := lm.BlockHook(0, "hook_resid_pre")
-	keep := []string{lm.HookEmbed, lm.HookPosEmbed, embeddings}
+	posEmbed := cfg.RotaryDims() == 0 // GPT-2's learned position embeddings are a component of their own
+	keep := []string{lm.HookEmbed, embeddings}
+	if posEmbed {
+		keep = append(keep, lm.HookPosEmbed)
+	}
 	for i := 0; i < L; i++ {
 		keep = append(keep, lm.BlockHook(i, "hook_attn_out"), lm.BlockHook(i, "hook_mlp_out"), lm.BlockHook(i, lm.HookZ), lm.ResidPost(i))
 	}
@@ -54,8 +58,9 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 		return nil, fmt.Errorf("attribute: %w", err)
 	}
 
-	// The direction w in the residual stream after ln_f, and u = centred g⊙w.
-	rows, err := m.WeightRows("wte.weight", targets...)
+	// The direction w in the residual stream after the final norm, and u = g⊙w,
+	// centred for LayerNorm (RMSNorm does not centre: its linearisation is g⊙w/σ).
+	rows, err := m.WeightRows(gpt2.HeadWeight(cfg), targets...)
 	if err != nil {
 		return nil, fmt.Errorf("attribute: %w", err)
 	}
@@ -66,13 +71,16 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 			w[j] -= float64(rows.Data[d+j])
 		}
 	}
-	gain, err := m.Weight("ln_f.weight")
+	gainName, biasName := gpt2.NormWeights(cfg)
+	gain, err := m.Weight(gainName)
 	if err != nil {
 		return nil, fmt.Errorf("attribute: %w", err)
 	}
-	bias, err := m.Weight("ln_f.bias")
-	if err != nil {
-		return nil, fmt.Errorf("attribute: %w", err)
+	bias := &lm.Array{Shape: []int{d}, Data: make([]float32, d)} // RMSNorm has none
+	if biasName != "" {
+		if bias, err = m.Weight(biasName); err != nil {
+			return nil, fmt.Errorf("attribute: %w", err)
+		}
 	}
 	u := make([]float64, d)
 	mean, biasTerm := 0.0, 0.0
@@ -82,7 +90,9 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 		biasTerm += float64(bias.Data[j]) * w[j]
 	}
 	for j := range u {
-		u[j] -= mean
+		if !cfg.RMSNorm {
+			u[j] -= mean
+		}
 	}
 
 	T := len(ids)
@@ -101,7 +111,7 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 		}
 		lens, scale := make([]float64, T), make([]float64, T)
 		for t := range lens {
-			scale[t] = layerNormScale(state.Row(t), cfg.LayerNormEps)
+			scale[t] = normScale(state.Row(t), cfg)
 			lens[t] = dot(state.Row(t), u)/scale[t] + biasTerm
 		}
 		a.Lens, a.StateScale = append(a.Lens, lens), append(a.StateScale, scale)
@@ -119,26 +129,21 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 		}
 		return out
 	}
-	a.Components = []string{"embed", "pos_embed"}
-	a.Direct = [][]float64{direct(run.Hooks[lm.HookEmbed]), direct(run.Hooks[lm.HookPosEmbed])}
+	a.Components = []string{"embed"}
+	a.Direct = [][]float64{direct(run.Hooks[lm.HookEmbed])}
+	if posEmbed {
+		a.Components = append(a.Components, "pos_embed")
+		a.Direct = append(a.Direct, direct(run.Hooks[lm.HookPosEmbed]))
+	}
 	for i := 0; i < L; i++ {
 		a.Components = append(a.Components, fmt.Sprintf("blocks.%d.attn", i), fmt.Sprintf("blocks.%d.mlp", i))
 		a.Direct = append(a.Direct, direct(run.Hooks[lm.BlockHook(i, "hook_attn_out")]), direct(run.Hooks[lm.BlockHook(i, "hook_mlp_out")]))
 
-		// Heads: z_h · (W_O[h] u) / σ, where W_O = c_proj.weight [n_embd (heads), n_embd].
-		wo, err := m.Weight(fmt.Sprintf("h.%d.attn.c_proj.weight", i))
+		// Heads: z_h · (W_O[h] u) / σ, W_O mapping the heads' values to the stream.
+		woU, boU, err := outputDirection(m, i, u)
 		if err != nil {
 			return nil, fmt.Errorf("attribute: %w", err)
 		}
-		bo, err := m.Weight(fmt.Sprintf("h.%d.attn.c_proj.bias", i))
-		if err != nil {
-			return nil, fmt.Errorf("attribute: %w", err)
-		}
-		woU := make([]float64, d) // W_O u: one value per (head, d_head) input
-		for r := 0; r < d; r++ {
-			woU[r] = dot(wo.Data[r*d:(r+1)*d], u)
-		}
-		boU := dot(bo.Data, u)
 		z := run.Hooks[lm.BlockHook(i, lm.HookZ)] // [T, n_head, d_head]
 		heads := make([][]float64, nh)
 		for h := range heads {
@@ -156,6 +161,61 @@ func attribute(m *gpt2.Model, ids []int, targets []int) (*lensnb.Attribution, er
 		a.HeadBias = append(a.HeadBias, hb)
 	}
 	return a, nil
+}
+
+// outputDirection is W_O·u for block i's attention output projection — one value
+// per (head, d_head) input — and its bias's b_O·u (0 without a bias). GPT-2's
+// c_proj is stored [in, out] (Conv1D); the others' o_proj / dense [out, in].
+func outputDirection(m *gpt2.Model, i int, u []float64) (woU []float64, boU float64, err error) {
+	cfg := m.Config
+	in, d := cfg.NHead*cfg.HeadDim(), cfg.NEmbd
+	var wName, bName string
+	switch cfg.Family {
+	case lm.FamilyGPT2:
+		wName, bName = fmt.Sprintf("h.%d.attn.c_proj.weight", i), fmt.Sprintf("h.%d.attn.c_proj.bias", i)
+	case lm.FamilyNeoX:
+		wName, bName = fmt.Sprintf("gpt_neox.layers.%d.attention.dense.weight", i), fmt.Sprintf("gpt_neox.layers.%d.attention.dense.bias", i)
+	default:
+		wName = fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", i)
+	}
+	wo, err := m.Weight(wName)
+	if err != nil {
+		return nil, 0, err
+	}
+	woU = make([]float64, in)
+	if cfg.Family == lm.FamilyGPT2 {
+		for r := range woU {
+			woU[r] = dot(wo.Data[r*d:(r+1)*d], u)
+		}
+	} else {
+		for j := 0; j < d; j++ {
+			row := wo.Data[j*in : (j+1)*in]
+			for r, x := range row {
+				woU[r] += float64(x) * u[j]
+			}
+		}
+	}
+	if bName != "" {
+		bo, err := m.Weight(bName)
+		if err != nil {
+			return nil, 0, err
+		}
+		boU = dot(bo.Data, u)
+	}
+	return woU, boU, nil
+}
+
+// normScale is the final norm's σ for x: √(var(x) + eps) for LayerNorm (the
+// population variance), √(mean(x²) + eps) for RMSNorm.
+func normScale(x []float32, cfg *lm.Config) float64 {
+	if cfg.RMSNorm {
+		s := 0.0
+		for _, v := range x {
+			s += float64(v) * float64(v)
+		}
+		return math.Sqrt(s/float64(len(x)) + cfg.LayerNormEps)
+	}
+	return layerNormScale(x, cfg.LayerNormEps)
 }
 
 // layerNormScale is √(var(x) + eps), the population variance, as LayerNorm computes it.

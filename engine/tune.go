@@ -60,13 +60,16 @@ func newTuner(m *gpt2.Model, tl *lensnb.TunedLens, opts lensnb.TuneOptions) (*tu
 	if err != nil {
 		return nil, err
 	}
-	gain, err := m.Weight("ln_f.weight")
+	gainName, biasName := gpt2.NormWeights(cfg)
+	gain, err := m.Weight(gainName)
 	if err != nil {
 		return nil, err
 	}
-	bias, err := m.Weight("ln_f.bias")
-	if err != nil {
-		return nil, err
+	bias := &lm.Array{Shape: []int{d}, Data: make([]float32, d)} // RMSNorm has none
+	if biasName != "" {
+		if bias, err = m.Weight(biasName); err != nil {
+			return nil, err
+		}
 	}
 	vw, vb := tl.VelW, tl.VelB
 	if vw == nil {
@@ -116,10 +119,14 @@ func tunedLossGraph(scope *model.Scope, cfg *lm.Config, x, hf *Node) (loss, perL
 	w, b := get(tunePathW), get(tunePathB)
 	wte, gain, bias := get(tunePathWTE), get(tunePathGain), get(tunePathBias)
 	y := Add(Add(x, Einsum("sed,snd->sne", w, x)), ExpandAxes(b, 1)) // [n, N, d]
-	mean := ReduceAndKeep(y, ReduceMean, -1)
-	centred := Sub(y, mean)
-	variance := ReduceAndKeep(Square(centred), ReduceMean, -1)
-	normed := Div(centred, Sqrt(AddScalar(variance, cfg.LayerNormEps)))
+	var normed *Node // the model's final norm of the translated states
+	if cfg.RMSNorm {
+		normed = Mul(y, Rsqrt(AddScalar(ReduceAndKeep(Square(y), ReduceMean, -1), cfg.LayerNormEps)))
+	} else {
+		centred := Sub(y, ReduceAndKeep(y, ReduceMean, -1))
+		variance := ReduceAndKeep(Square(centred), ReduceMean, -1)
+		normed = Div(centred, Sqrt(AddScalar(variance, cfg.LayerNormEps)))
+	}
 	normed = Add(Mul(normed, ExpandLeftToRank(gain, 3)), ExpandLeftToRank(bias, 3))
 	z := Einsum("snd,vd->snv", normed, wte) // [n, N, V]
 	zMax := StopGradient(ReduceAndKeep(z, ReduceMax, -1))

@@ -89,7 +89,7 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 		final := forward(scope, cfg, ids, positions, h, caches)
 		rows := Reshape(final, final.Shape().Dim(1), cfg.NEmbd)
 		last := Gather(rows, Reshape(lastIdx, 1, 1)) // [1, n_embd]: the last real position
-		outs := []*Node{Reshape(unembed(scope, last), cfg.VocabSize)}
+		outs := []*Node{Reshape(unembed(scope, cfg, last), cfg.VocabSize)}
 		for _, n := range names {
 			outs = append(outs, h.kept[n])
 		}

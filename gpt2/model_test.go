@@ -355,7 +355,8 @@ func TestLoadErrors(t *testing.T) {
 		{"missing config", func(dir string) { os.Remove(filepath.Join(dir, "config.json")) }, "config.json"},
 		{"unsupported activation", editConfig("activation_function", "relu"), `activation_function "relu" is not supported`},
 		{"bad head count", editConfig("n_head", 5), "divisible"},
-		{"other model type", editConfig("model_type", "llama"), "model_type"},
+		{"other model type", editConfig("model_type", "bert"), `model_type "bert" is not supported: the families that load are gpt2, llama, qwen2, qwen3, gpt_neox`},
+		{"llama keys missing", editConfig("model_type", "llama"), "num_hidden_layers must be a positive integer"},
 		{"missing weights", func(dir string) { os.Remove(filepath.Join(dir, "model.safetensors")) }, "model.safetensors"},
 		{"missing tokenizer", func(dir string) {
 			for _, f := range []string{"tokenizer.json", "vocab.json", "merges.txt"} {

@@ -3,6 +3,7 @@ package gpt2
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -162,12 +163,12 @@ func (m *Model) RunBatch(batch [][]int, opts RunOptions) ([]*RunResult, error) {
 		var outs []*Node
 		switch opts.Logits {
 		case LogitsAll:
-			outs = append(outs, unembed(scope, final))
+			outs = append(outs, unembed(scope, m.Config, final))
 		case LogitsLast: // unembed only each row's last real position
 			batch, padded, d := final.Shape().Dim(0), final.Shape().Dim(1), final.Shape().Dim(2)
 			rows := Add(MulScalar(Iota(final.Graph(), in[inLast].Shape(), 0), padded), in[inLast])
 			lastState := Gather(Reshape(final, batch*padded, d), ExpandAxes(rows, -1)) // [batch, d]
-			outs = append(outs, unembed(scope, lastState))
+			outs = append(outs, unembed(scope, m.Config, lastState))
 		}
 		for _, k := range keep {
 			outs = append(outs, h.kept[k])
@@ -252,7 +253,7 @@ func flattenHeadPatches(cfg *Config, patches []Patch) []Patch {
 		}
 		s := p.Value.Shape
 		if n := len(s); n >= 2 && s[n-2] == cfg.NHead && s[n-1] == cfg.HeadDim() {
-			flat := append(append([]int(nil), s[:n-2]...), cfg.NEmbd)
+			flat := append(append([]int(nil), s[:n-2]...), cfg.NHead*cfg.HeadDim())
 			out[i].Value = &Array{Shape: flat, Data: p.Value.Data}
 		}
 	}
@@ -267,14 +268,23 @@ const (
 	inputsFixed
 )
 
+// hookWidth is the last axis of a hook's activation: n_embd, or n_head·d_head for
+// attn.hook_z (different where head_dim is given, as in Qwen3).
+func hookWidth(cfg *Config, hook string) int {
+	if lm.IsHookZ(hook) {
+		return cfg.NHead * cfg.HeadDim()
+	}
+	return cfg.NEmbd
+}
+
 // patchSlot is where a patch's value and mask are among a run graph's inputs (-1:
 // the patch has none).
 type patchSlot struct{ value, mask int }
 
 func (m *Model) checkPatches(patches []Patch, batch, seq int) error {
 	seen := map[string]bool{}
-	d := m.Config.NEmbd
 	for _, p := range patches {
+		d := hookWidth(m.Config, p.Hook)
 		if err := lm.CheckHooks(m.Config, p.Hook); err != nil {
 			return fmt.Errorf("patch: %w", err)
 		}
@@ -395,14 +405,13 @@ func (m *Model) Exec(key string, fn func(scope *model.Scope, in []*Node) []*Node
 // FinalNorm applies ln_f (with the model's epsilon) to x [..., n_embd] inside a graph
 // built by Model.Exec. Its statistics are computed from x itself.
 func (m *Model) FinalNorm(scope *model.Scope, x *Node) *Node {
-	return finalNorm(scope.At("ln_f"), m.Config, x, nil) // the forward pass's own ln_f
+	return finalNorm(in(scope, namesOf(m.Config).final), m.Config, x, nil) // the forward pass's own final norm
 }
 
 // Unembed projects x [..., n_embd] through the tied lm_head inside a graph built by
 // Model.Exec, giving logits [..., vocab].
 func (m *Model) Unembed(scope *model.Scope, x *Node) *Node {
-	wte := param(scope.At("wte"), x.Graph(), "weight")
-	return unembedWith(wte, x)
+	return unembed(scope, m.Config, x)
 }
 
 // bucketLen rounds a sequence length up to a power of two (at least 16, at most limit).
@@ -483,7 +492,26 @@ func product(s []int) int {
 
 // LMHead returns a float32 copy of the tied lm_head matrix (= wte) [vocab, n_embd]:
 // the logit of token v for a final hidden state h is row v · h.
-func (m *Model) LMHead() (*Array, error) { return m.Weight("wte.weight") }
+func (m *Model) LMHead() (*Array, error) { return m.Weight(HeadWeight(m.Config)) }
+
+// HeadWeight is the name of lm_head's matrix [vocab, n_embd] in the model of cfg:
+// the token embedding's when tied (GPT-2's wte.weight).
+func HeadWeight(cfg *Config) string {
+	n := namesOf(cfg)
+	if n.head == "" {
+		n.head = n.embed
+	}
+	return strings.ReplaceAll(n.head, "/", ".") + ".weight"
+}
+
+// NormWeights names the final norm's weight and bias ("" for RMSNorm's, which has none).
+func NormWeights(cfg *Config) (weight, bias string) {
+	f := strings.ReplaceAll(namesOf(cfg).final, "/", ".")
+	if cfg.RMSNorm {
+		return f + ".weight", ""
+	}
+	return f + ".weight", f + ".bias"
+}
 
 // Weight returns a float32 copy of the weight with Hugging Face name name
 // ("wte.weight", "h.3.attn.c_proj.weight", "ln_f.bias"; "lm_head.weight" is wte,
@@ -495,7 +523,7 @@ func (m *Model) Weight(name string) (*Array, error) { return m.WeightRows(name) 
 // lm_head row, without copying the whole vocabulary.
 func (m *Model) WeightRows(name string, rows ...int) (*Array, error) {
 	if name == "lm_head.weight" {
-		name = "wte.weight"
+		name = HeadWeight(m.Config) // tied: the embedding's
 	}
 	v := m.store.GetVariable(storePath(name))
 	if v == nil {

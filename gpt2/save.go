@@ -23,6 +23,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/logitlens-go/logitlens/internal/atomicfile"
 	"github.com/logitlens-go/logitlens/internal/stfile"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // namedTensor is one tensor to write: its name in the file and its value.
@@ -87,6 +88,9 @@ type SaveOptions struct {
 // tokenizer.json. LoadDir and transformers' GPT2LMHeadModel.from_pretrained both
 // read it. Files are replaced atomically, one by one.
 func (m *Model) Save(dir string, opts SaveOptions) error {
+	if m.Config.Family != lm.FamilyGPT2 {
+		return fmt.Errorf("save: only GPT-2 models are saved so far (this is a %s model)", lm.FamilyName(m.Config.Family))
+	}
 	if m.Tokenizer == nil || m.Tokenizer.Source() == nil {
 		return errors.New("save: the model has no tokenizer.json to write")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/ml/train/optimizer/cosineschedule"
+	"github.com/logitlens-go/logitlens/lm"
 )
 
 // NewRandom returns a GPT-2 with cfg's shapes, tok as its tokenizer and GPT-2's
@@ -150,6 +151,9 @@ type Trainer struct {
 // NewTrainer prepares training of m (all of its weights) with opts. A model
 // restored with (*Trainer).Restore continues its schedule where it stopped.
 func NewTrainer(m *Model, opts TrainOptions) (*Trainer, error) {
+	if m.Config.Family != lm.FamilyGPT2 {
+		return nil, fmt.Errorf("train: only GPT-2 models are trained here (this is a %s model)", lm.FamilyName(m.Config.Family))
+	}
 	opts = opts.withDefaults()
 	if err := opts.validate(m.Config); err != nil {
 		return nil, err
@@ -193,7 +197,7 @@ func nextTokenLoss(scope *model.Scope, cfg *Config, rows *Node) *Node {
 	labels := Slice(rows, AxisRange(), AxisRange(1, seq+1))
 	positions := Iota(g, shapeInt32(seq), 0)
 	hidden := forward(scope, cfg, ids, positions, nil, nil)
-	logits := Reshape(unembed(scope, hidden), batch*seq, cfg.VocabSize) // [n, vocab]
+	logits := Reshape(unembed(scope, cfg, hidden), batch*seq, cfg.VocabSize) // [n, vocab]
 	n := batch * seq
 	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))
 	lse := Add(Log(ReduceSum(Exp(Sub(logits, maxLogit)), -1)), Reshape(maxLogit, n)) // [n]

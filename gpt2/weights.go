@@ -37,9 +37,21 @@ type weightSpec struct {
 	shape []int
 }
 
-// weightTable lists every tensor GPT2LMHeadModel has for cfg, in file order.
-// lm_head.weight is absent: it is tied to wte.weight.
+// weightTable lists every tensor the model of cfg has, with Hugging Face's names
+// (GPT-2's without the "transformer." prefix). A tied lm_head is absent: it is
+// the token embedding matrix.
 func weightTable(cfg *Config) []weightSpec {
+	switch cfg.Family {
+	case lm.FamilyLlama, lm.FamilyQwen2, lm.FamilyQwen3:
+		return llamaWeights(cfg)
+	case lm.FamilyNeoX:
+		return neoxWeights(cfg)
+	}
+	return gpt2Weights(cfg)
+}
+
+// gpt2Weights are GPT2LMHeadModel's tensors, in file order.
+func gpt2Weights(cfg *Config) []weightSpec {
 	d, inner := cfg.NEmbd, cfg.Inner()
 	specs := []weightSpec{
 		{"wte.weight", []int{cfg.VocabSize, d}},
@@ -63,6 +75,81 @@ func weightTable(cfg *Config) []weightSpec {
 		)
 	}
 	return append(specs, weightSpec{"ln_f.weight", []int{d}}, weightSpec{"ln_f.bias", []int{d}})
+}
+
+// llamaWeights are LlamaForCausalLM's (and Qwen2's, Qwen3's) tensors: Linear
+// weights are [out, in].
+func llamaWeights(cfg *Config) []weightSpec {
+	d, inner, hd := cfg.NEmbd, cfg.Inner(), cfg.HeadDim()
+	q, kv := cfg.NHead*hd, cfg.KVHeads()*hd
+	specs := []weightSpec{{"model.embed_tokens.weight", []int{cfg.VocabSize, d}}}
+	for i := 0; i < cfg.NLayer; i++ {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		specs = append(specs,
+			weightSpec{p + "input_layernorm.weight", []int{d}},
+			weightSpec{p + "self_attn.q_proj.weight", []int{q, d}},
+			weightSpec{p + "self_attn.k_proj.weight", []int{kv, d}},
+			weightSpec{p + "self_attn.v_proj.weight", []int{kv, d}},
+			weightSpec{p + "self_attn.o_proj.weight", []int{d, q}},
+		)
+		if cfg.AttnBias {
+			specs = append(specs, weightSpec{p + "self_attn.q_proj.bias", []int{q}},
+				weightSpec{p + "self_attn.k_proj.bias", []int{kv}}, weightSpec{p + "self_attn.v_proj.bias", []int{kv}})
+		}
+		if cfg.QKNorm {
+			specs = append(specs, weightSpec{p + "self_attn.q_norm.weight", []int{hd}}, weightSpec{p + "self_attn.k_norm.weight", []int{hd}})
+		}
+		specs = append(specs,
+			weightSpec{p + "post_attention_layernorm.weight", []int{d}},
+			weightSpec{p + "mlp.gate_proj.weight", []int{inner, d}},
+			weightSpec{p + "mlp.up_proj.weight", []int{inner, d}},
+			weightSpec{p + "mlp.down_proj.weight", []int{d, inner}},
+		)
+	}
+	specs = append(specs, weightSpec{"model.norm.weight", []int{d}})
+	if !cfg.TiedEmbeddings {
+		specs = append(specs, weightSpec{"lm_head.weight", []int{cfg.VocabSize, d}})
+	}
+	return specs
+}
+
+// neoxWeights are GPTNeoXForCausalLM's tensors (Pythia's).
+func neoxWeights(cfg *Config) []weightSpec {
+	d, inner := cfg.NEmbd, cfg.Inner()
+	specs := []weightSpec{{"gpt_neox.embed_in.weight", []int{cfg.VocabSize, d}}}
+	for i := 0; i < cfg.NLayer; i++ {
+		p := fmt.Sprintf("gpt_neox.layers.%d.", i)
+		specs = append(specs,
+			weightSpec{p + "input_layernorm.weight", []int{d}},
+			weightSpec{p + "input_layernorm.bias", []int{d}},
+			weightSpec{p + "post_attention_layernorm.weight", []int{d}},
+			weightSpec{p + "post_attention_layernorm.bias", []int{d}},
+			weightSpec{p + "attention.query_key_value.weight", []int{3 * d, d}},
+			weightSpec{p + "attention.query_key_value.bias", []int{3 * d}},
+			weightSpec{p + "attention.dense.weight", []int{d, d}},
+			weightSpec{p + "attention.dense.bias", []int{d}},
+			weightSpec{p + "mlp.dense_h_to_4h.weight", []int{inner, d}},
+			weightSpec{p + "mlp.dense_h_to_4h.bias", []int{inner}},
+			weightSpec{p + "mlp.dense_4h_to_h.weight", []int{d, inner}},
+			weightSpec{p + "mlp.dense_4h_to_h.bias", []int{d}},
+		)
+	}
+	specs = append(specs, weightSpec{"gpt_neox.final_layer_norm.weight", []int{d}}, weightSpec{"gpt_neox.final_layer_norm.bias", []int{d}})
+	if !cfg.TiedEmbeddings {
+		specs = append(specs, weightSpec{"embed_out.weight", []int{cfg.VocabSize, d}})
+	}
+	return specs
+}
+
+// ignoredBuffer says whether a tensor of a checkpoint is a buffer some exporters
+// keep (the causal mask, RoPE's inverse frequencies) rather than a weight.
+func ignoredBuffer(name string) bool {
+	for _, suffix := range []string{".attn.bias", ".attn.masked_bias", ".attention.bias", ".attention.masked_bias", ".rotary_emb.inv_freq"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // storePath maps a Hugging Face weight name to its variable path in the store.
@@ -182,28 +269,39 @@ func checkTensorNames(cfg *Config, specs []weightSpec, names map[string]string) 
 		}
 	}
 	for name := range names {
-		if want[name] || name == "lm_head.weight" || strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias") {
+		if want[name] || (cfg.TiedEmbeddings && (name == "lm_head.weight" || name == "embed_out.weight")) || ignoredBuffer(name) {
 			continue
 		}
 		extra = append(extra, names[name])
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("missing tensors %s: this is not a GPT-2 checkpoint matching config.json", listSome(missing))
+		return fmt.Errorf("missing tensors %s: this is not a %s checkpoint matching config.json", listSome(missing), lm.FamilyName(cfg.Family))
 	}
 	if len(extra) > 0 {
 		blocks := 0
 		for _, name := range extra {
 			var i int
-			if _, err := fmt.Sscanf(strings.TrimPrefix(name, "transformer."), "h.%d.", &i); err == nil {
+			if _, err := fmt.Sscanf(layerName(name), "h.%d.", &i); err == nil {
 				blocks = max(blocks, i+1)
 			}
 		}
 		if blocks > cfg.NLayer {
 			return fmt.Errorf("the file has tensors for %d blocks but config.json says n_layer=%d (%s): config.json and model.safetensors come from different models; download both again", blocks, cfg.NLayer, listSome(extra))
 		}
-		return fmt.Errorf("the file has tensors GPT-2 does not use: %s: this is not a GPT-2 checkpoint matching config.json", listSome(extra))
+		return fmt.Errorf("the file has tensors %s does not use: %s: this is not a %s checkpoint matching config.json", lm.FamilyName(cfg.Family), listSome(extra), lm.FamilyName(cfg.Family))
 	}
 	return nil
+}
+
+// layerName rewrites a block's tensor name to GPT-2's "h.{i}." form, whatever the family.
+func layerName(name string) string {
+	name = strings.TrimPrefix(name, "transformer.")
+	for _, p := range []string{"model.layers.", "gpt_neox.layers."} {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			return "h." + rest
+		}
+	}
+	return name
 }
 
 // listSome joins up to five names, sorted, and says how many more there are.

@@ -30,7 +30,10 @@ func ResidPost(layer int) string { return BlockHook(layer, "hook_resid_post") }
 
 // HookNames lists every activation name of a model with cfg, in forward order.
 func HookNames(cfg *Config) []string {
-	names := []string{HookEmbed, HookPosEmbed}
+	names := []string{HookEmbed}
+	if cfg.RotaryDims() == 0 { // learned position embeddings (GPT-2); rotary families turn q and k instead
+		names = append(names, HookPosEmbed)
+	}
 	for i := 0; i < cfg.NLayer; i++ {
 		for _, s := range blockHooks {
 			names = append(names, BlockHook(i, s))
@@ -48,8 +51,12 @@ func CheckHooks(cfg *Config, names ...string) error {
 	}
 	for _, n := range names {
 		if !valid[n] {
-			return fmt.Errorf("unknown hook %q: valid names are %s, %s, blocks.{0..%d}.{%s} and %s",
-				n, HookEmbed, HookPosEmbed, cfg.NLayer-1, strings.Join(blockHooks, ","), HookNormalized)
+			first := HookEmbed
+			if cfg.RotaryDims() == 0 {
+				first += ", " + HookPosEmbed
+			}
+			return fmt.Errorf("unknown hook %q: valid names are %s, blocks.{0..%d}.{%s} and %s",
+				n, first, cfg.NLayer-1, strings.Join(blockHooks, ","), HookNormalized)
 		}
 	}
 	return nil

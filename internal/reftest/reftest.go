@@ -33,12 +33,28 @@ func Require(t testing.TB) {
 	}
 }
 
-// Run runs one mode of the reference and decodes its JSON output into out.
+// Run runs one mode of the GPT-2 reference and decodes its JSON output into out.
 func Run(t testing.TB, out any, mode string, args ...string) {
+	t.Helper()
+	RunScript(t, out, "gpt2_ref.py", mode, args...)
+}
+
+// RunScript runs one mode of reference/script (gpt2_ref.py, families_ref.py)
+// and decodes its JSON output into out (nil: a mode that writes no JSON, such as
+// mkfixture, whose --out is a folder: give it in args).
+func RunScript(t testing.TB, out any, script, mode string, args ...string) {
 	t.Helper()
 	Require(t)
 	file := filepath.Join(t.TempDir(), "ref.json")
-	cmdArgs := append([]string{filepath.Join(Root(t), "reference", "gpt2_ref.py"), mode}, args...)
+	cmdArgs := append([]string{filepath.Join(Root(t), "reference", script), mode}, args...)
+	if out == nil {
+		cmd := exec.Command(Python, cmdArgs...)
+		cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=2")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("reference %s %s: %v\n%s", script, mode, err, msg)
+		}
+		return
+	}
 	cmdArgs = append(cmdArgs, "--out", file)
 	cmd := exec.Command(Python, cmdArgs...)
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=2")

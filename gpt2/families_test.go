@@ -1,0 +1,159 @@
+package gpt2_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/logitlens-go/logitlens/gpt2"
+	"github.com/logitlens-go/logitlens/internal/fixture"
+	"github.com/logitlens-go/logitlens/internal/reftest"
+	"github.com/logitlens-go/logitlens/lm"
+)
+
+// familySpecs are random models of every family at several shapes: grouped-query
+// attention (2 and 4 query heads per kv head), head_dim ≠ hidden/heads (Qwen3),
+// tied and untied heads, llama3 and linear RoPE scaling, GPT-NeoX's partial
+// rotary with a parallel and a sequential residual.
+func familySpecs() map[string]fixture.Spec {
+	base := fixture.Spec{NLayer: 2, NHead: 4, NEmbd: 32, NPositions: 64, VocabSize: 50257, NInner: 48, Seed: 7}
+	with := func(f func(*fixture.Spec)) fixture.Spec { s := base; f(&s); return s }
+	return map[string]fixture.Spec{
+		"llama":          with(func(s *fixture.Spec) { s.Family = "llama"; s.Untied = true }),
+		"llama gqa tied": with(func(s *fixture.Spec) { s.Family = "llama"; s.NKVHead = 2 }),
+		"llama3 rope":    with(func(s *fixture.Spec) { s.Family = "llama"; s.NKVHead = 1; s.RopeScaling = llama3Scaling() }),
+		"llama linear rope": with(func(s *fixture.Spec) {
+			s.Family = "llama"
+			s.RopeScaling = map[string]any{"rope_type": "linear", "factor": 2.0}
+		}),
+		"qwen2":           with(func(s *fixture.Spec) { s.Family = "qwen2"; s.NKVHead = 2 }),
+		"qwen3":           with(func(s *fixture.Spec) { s.Family = "qwen3"; s.NKVHead = 2; s.HeadDim = 16 }),
+		"pythia parallel": with(func(s *fixture.Spec) { s.Family = "gpt_neox" }),
+		"neox sequential": with(func(s *fixture.Spec) { s.Family = "gpt_neox"; s.Sequential = true; s.RotaryPct = 0.5 }),
+	}
+}
+
+func llama3Scaling() map[string]any {
+	return map[string]any{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}
+}
+
+func loadFamily(t *testing.T, spec fixture.Spec) *gpt2.Model {
+	t.Helper()
+	dir, err := fixture.Cached(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := gpt2.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Every family loads, runs causally (a prefix's logits do not depend on what
+// follows), and generates with its KV cache exactly what full forward passes of
+// the growing sequence give (the rotation by absolute position, the grouped
+// heads, the parallel residual all pass through the cache path too).
+func TestFamiliesRunAndGenerate(t *testing.T) {
+	ids := []int{8491, 11875, 922, 30, 198, 464, 3280}
+	for name, spec := range familySpecs() {
+		t.Run(name, func(t *testing.T) {
+			m := loadFamily(t, spec)
+			full, err := m.Run(ids, lm.RunOptions{HiddenStates: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(full.HiddenStates) != spec.NLayer+1 {
+				t.Errorf("%d hidden states", len(full.HiddenStates))
+			}
+			prefix, err := m.Run(ids[:3], lm.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(prefix.Logits.Data, full.Logits.Data[:3*spec.VocabSize]); d > 1e-4 {
+				t.Errorf("a prefix's logits move by %g when tokens follow: not causal", d)
+			}
+			gen, err := m.Generate(ids[:4], lm.GenerateOptions{MaxNewTokens: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, st := range gen.Steps {
+				seq := gen.Sequence[:gen.PromptLen+j]
+				r, err := m.Run(seq, lm.RunOptions{Logits: lm.LogitsLast})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := maxAbsDiff(st.Logits, r.Logits.Data); d > 1e-4 {
+					t.Errorf("step %d: KV-cache logits differ from a full pass by %g", j, d)
+				}
+			}
+			for _, h := range []string{"blocks.1.hook_resid_mid", "blocks.0.attn.hook_z", lm.HookNormalized} {
+				if err := lm.CheckHooks(m.Config, h); err != nil {
+					t.Error(err)
+				}
+			}
+			if err := lm.CheckHooks(m.Config, lm.HookPosEmbed); err == nil {
+				t.Error("a rotary model offers hook_pos_embed")
+			}
+		})
+	}
+}
+
+// A family's config errors say what to do.
+func TestFamilyConfigErrors(t *testing.T) {
+	for _, c := range []struct{ json, want string }{
+		{`{"model_type":"bert"}`, "the families that load are gpt2, llama, qwen2, qwen3, gpt_neox"},
+		{`{"model_type":"llama","hidden_size":32,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":3,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":10}`, "multiple of num_key_value_heads"},
+		{`{"model_type":"llama","hidden_size":32,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":10,"rope_scaling":{"rope_type":"yarn","factor":4}}`, `rope_scaling of type "yarn" is not supported`},
+		{`{"model_type":"llama","hidden_size":32,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":10,"hidden_act":"relu"}`, `hidden_act "relu"`},
+		{`{"model_type":"gpt_neox","hidden_size":32,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":10,"rotary_pct":0.375}`, "even number"},
+		{`{"model_type":"qwen2","hidden_size":32,"num_hidden_layers":0,"num_attention_heads":4,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":10}`, "num_hidden_layers must be a positive integer"},
+	} {
+		if _, err := lm.ParseConfig([]byte(c.json)); err == nil || !contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.json, err, c.want)
+		}
+	}
+	cfg, err := lm.ParseConfig([]byte(`{"model_type":"llama","hidden_size":32,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":10,"eos_token_id":[7,8]}`))
+	if err != nil || cfg.EOSTokenID != 7 || cfg.TiedEmbeddings || !cfg.RMSNorm || cfg.KVHeads() != 4 {
+		t.Errorf("llama defaults: %+v %v", cfg, err)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// Every family's logits, hidden states and hooks agree with the independent
+// float64 reference (reference/families_ref.py, Hugging Face's semantics).
+func TestFamiliesMatchReference(t *testing.T) {
+	reftest.Require(t)
+	ids := []int{8491, 11875, 922, 30, 198, 464, 3280, 318, 3763, 13}
+	for name, spec := range familySpecs() {
+		t.Run(name, func(t *testing.T) {
+			m := loadFamily(t, spec)
+			var ref struct {
+				Logits       any            `json:"logits"`
+				HiddenStates []any          `json:"hidden_states"`
+				Hooks        map[string]any `json:"hooks"`
+			}
+			reftest.RunScript(t, &ref, "families_ref.py", "forward", "--model", m.Dir, "--ids", reftest.IDs(ids))
+			keep := []string{"blocks.0.hook_resid_mid", "blocks.1.hook_mlp_out", "blocks.0.attn.hook_z", lm.HookNormalized}
+			run, err := m.Run(ids, lm.RunOptions{HiddenStates: true, Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := maxDiff(t, "logits", run.Logits.Data, ref.Logits)
+			if d > 1e-4 {
+				t.Errorf("logits differ from the reference by %g", d)
+			}
+			t.Logf("largest logit difference from the reference: %.2g", d)
+			for i, h := range run.HiddenStates {
+				if d := maxDiff(t, "hidden state", h.Data, ref.HiddenStates[i]); d > 1e-4 {
+					t.Errorf("hidden state %d differs by %g", i, d)
+				}
+			}
+			for _, k := range keep {
+				if d := maxDiff(t, k, run.Hooks[k].Data, ref.Hooks[k]); d > 1e-4 {
+					t.Errorf("%s differs by %g", k, d)
+				}
+			}
+		})
+	}
+}
