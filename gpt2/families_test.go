@@ -10,31 +10,7 @@ import (
 	"github.com/logitlens-go/logitlens/lm"
 )
 
-// familySpecs are random models of every family at several shapes: grouped-query
-// attention (2 and 4 query heads per kv head), head_dim ≠ hidden/heads (Qwen3),
-// tied and untied heads, llama3 and linear RoPE scaling, GPT-NeoX's partial
-// rotary with a parallel and a sequential residual.
-func familySpecs() map[string]fixture.Spec {
-	base := fixture.Spec{NLayer: 2, NHead: 4, NEmbd: 32, NPositions: 64, VocabSize: 50257, NInner: 48, Seed: 7}
-	with := func(f func(*fixture.Spec)) fixture.Spec { s := base; f(&s); return s }
-	return map[string]fixture.Spec{
-		"llama":          with(func(s *fixture.Spec) { s.Family = "llama"; s.Untied = true }),
-		"llama gqa tied": with(func(s *fixture.Spec) { s.Family = "llama"; s.NKVHead = 2 }),
-		"llama3 rope":    with(func(s *fixture.Spec) { s.Family = "llama"; s.NKVHead = 1; s.RopeScaling = llama3Scaling() }),
-		"llama linear rope": with(func(s *fixture.Spec) {
-			s.Family = "llama"
-			s.RopeScaling = map[string]any{"rope_type": "linear", "factor": 2.0}
-		}),
-		"qwen2":           with(func(s *fixture.Spec) { s.Family = "qwen2"; s.NKVHead = 2 }),
-		"qwen3":           with(func(s *fixture.Spec) { s.Family = "qwen3"; s.NKVHead = 2; s.HeadDim = 16 }),
-		"pythia parallel": with(func(s *fixture.Spec) { s.Family = "gpt_neox" }),
-		"neox sequential": with(func(s *fixture.Spec) { s.Family = "gpt_neox"; s.Sequential = true; s.RotaryPct = 0.5 }),
-	}
-}
-
-func llama3Scaling() map[string]any {
-	return map[string]any{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}
-}
+func familySpecs() map[string]fixture.Spec { return fixture.Families() }
 
 func loadFamily(t *testing.T, spec fixture.Spec) *gpt2.Model {
 	t.Helper()
@@ -144,6 +120,9 @@ func TestFamiliesMatchReference(t *testing.T) {
 				t.Errorf("logits differ from the reference by %g", d)
 			}
 			t.Logf("largest logit difference from the reference: %.2g", d)
+			if lo, hi := minMax(run.Logits.Data); hi-lo < 0.1 {
+				t.Errorf("degenerate logits (all in [%g, %g]): the fixture is not exercising the model", lo, hi)
+			}
 			for i, h := range run.HiddenStates {
 				if d := maxDiff(t, "hidden state", h.Data, ref.HiddenStates[i]); d > 1e-4 {
 					t.Errorf("hidden state %d differs by %g", i, d)
@@ -156,4 +135,12 @@ func TestFamiliesMatchReference(t *testing.T) {
 			}
 		})
 	}
+}
+
+func minMax(v []float32) (lo, hi float32) {
+	lo, hi = v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
 }
