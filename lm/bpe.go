@@ -23,6 +23,9 @@ type bpe struct {
 	tokens []string       // id → byte-level spelling
 	added  map[int]bool   // ids of added tokens: decoded as written, not as bytes
 	ranks  map[string]int // "left\x00right" → merge priority (lower first)
+	// ignoreMerges: a word that is a token of the vocabulary as a whole is that
+	// token, merges or not (Llama 3's tokenizer.json asks for it).
+	ignoreMerges bool
 
 	cacheMu sync.RWMutex
 	cache   map[string][]int // word → ids
@@ -116,6 +119,9 @@ func (b *bpe) encodeWord(word string) ([]int, error) {
 	b.cacheMu.RUnlock()
 	if ok {
 		return ids, nil
+	}
+	if id, ok := b.vocab[word]; ok && b.ignoreMerges {
+		return []int{id}, nil
 	}
 	syms := make([]string, 0, utf8.RuneCountInString(word))
 	for i, r := range word {

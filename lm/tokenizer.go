@@ -36,12 +36,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/logitlens-go/logitlens/internal/gpt2vocab"
+	"golang.org/x/text/unicode/norm"
 )
 
-// Tokenizer is GPT-2's byte-level BPE, loaded from a model folder's tokenizer.json.
+// Tokenizer is a byte-level BPE — GPT-2's, GPT-NeoX's, Llama 3's or Qwen's —
+// loaded from a model folder's tokenizer.json.
 // It is safe for concurrent use.
 type Tokenizer struct {
 	bpe       *bpe     // BPE on one byte-level word (bpe.go)
+	split     splitter // the pre-tokenizer (pretokenize.go)
+	nfc       bool     // NFC-normalise the text first (Qwen)
+	bos       int      // prepended by Encode when the post-processor says so; -1: none
 	special   []string // added tokens (e.g. "<|endoftext|>"), longest first
 	vocabSize int
 	eos       int
@@ -126,14 +131,18 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 	}
 	var head struct {
 		Model *struct {
-			Type   string            `json:"type"`
-			Vocab  json.RawMessage   `json:"vocab"`
-			Merges []json.RawMessage `json:"merges"`
+			Type          string            `json:"type"`
+			Vocab         json.RawMessage   `json:"vocab"`
+			Merges        []json.RawMessage `json:"merges"`
+			IgnoreMerges  bool              `json:"ignore_merges"`
+			ByteFallback  bool              `json:"byte_fallback"`
+			ContinuingSub *string           `json:"continuing_subword_prefix"`
 		} `json:"model"`
-		Normalizer   *struct{ Type string } `json:"normalizer"`
-		PreTokenizer *struct{ Type string } `json:"pre_tokenizer"`
-		Decoder      *struct{ Type string } `json:"decoder"`
-		AddedTokens  []struct {
+		Normalizer    *struct{ Type string } `json:"normalizer"`
+		PreTokenizer  json.RawMessage        `json:"pre_tokenizer"`
+		PostProcessor json.RawMessage        `json:"post_processor"`
+		Decoder       *struct{ Type string } `json:"decoder"`
+		AddedTokens   []struct {
 			ID      int    `json:"id"`
 			Content string `json:"content"`
 		} `json:"added_tokens"`
@@ -145,19 +154,24 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 	case head.Model == nil:
 		return nil, fmt.Errorf("tokenizer.json has no model")
 	case head.Model.Type != "BPE":
-		return nil, fmt.Errorf("tokenizer.json: model type %q, want \"BPE\" (GPT-2's byte-level BPE)", head.Model.Type)
+		return nil, fmt.Errorf("tokenizer.json: model type %q, want \"BPE\" (a byte-level BPE: GPT-2's, Llama 3's, Qwen's, GPT-NeoX's)", head.Model.Type)
 	case len(head.Model.Vocab) == 0 || head.Model.Vocab[0] != '{':
 		return nil, fmt.Errorf("tokenizer.json: model vocab is not a JSON object of token -> id")
 	case len(head.Model.Merges) == 0:
 		return nil, fmt.Errorf("tokenizer.json: model has no merges")
-	case head.Normalizer != nil:
-		return nil, fmt.Errorf("tokenizer.json: normalizer %q is not supported (GPT-2 has none)", head.Normalizer.Type)
-	case head.PreTokenizer == nil || head.PreTokenizer.Type != "ByteLevel":
-		return nil, fmt.Errorf("tokenizer.json: pre_tokenizer must be ByteLevel (GPT-2's)")
+	case head.Model.ByteFallback:
+		return nil, fmt.Errorf("tokenizer.json: byte_fallback BPE (SentencePiece style) is not supported: only byte-level BPE is")
+	case head.Model.ContinuingSub != nil && *head.Model.ContinuingSub != "":
+		return nil, fmt.Errorf("tokenizer.json: continuing_subword_prefix %q is not supported", *head.Model.ContinuingSub)
+	case head.Normalizer != nil && head.Normalizer.Type != "NFC":
+		return nil, fmt.Errorf("tokenizer.json: normalizer %q is not supported (none, or NFC as Qwen's)", head.Normalizer.Type)
 	case head.Decoder == nil || head.Decoder.Type != "ByteLevel":
-		return nil, fmt.Errorf("tokenizer.json: decoder must be ByteLevel (GPT-2's)")
+		return nil, fmt.Errorf("tokenizer.json: decoder must be ByteLevel (a byte-level BPE)")
 	}
-
+	split, err := parsePreTokenizer(head.PreTokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
 	added := map[string]int{}
 	for _, at := range head.AddedTokens {
 		if at.Content != "" {
@@ -168,19 +182,26 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer.json: %w", err)
 	}
+	b.ignoreMerges = head.Model.IgnoreMerges
 	vocab := b.vocab
-	// GPT-2 has no unk token, so every one of the 256 byte symbols must be there.
+	// A byte-level BPE has no unk token, so every one of the 256 byte symbols must be there.
 	for b := 0; b < 256; b++ {
 		if _, ok := vocab[string(tokByteToRune[b])]; !ok {
 			return nil, fmt.Errorf("tokenizer.json: vocab lacks the symbol %q for byte 0x%02x; not a byte-level BPE", tokByteToRune[b], b)
 		}
 	}
 	eos, ok := vocab[tokEndOfText]
-	if !ok {
+	if !ok && split.gpt2 {
 		return nil, fmt.Errorf("tokenizer.json: vocab has no %s token", tokEndOfText)
 	}
-
-	t := &Tokenizer{bpe: b, vocabSize: len(vocab), eos: eos, source: data}
+	if !ok {
+		eos = -1 // the model's config names its end of text
+	}
+	bos, err := parseBOS(head.PostProcessor, vocab)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
+	t := &Tokenizer{bpe: b, vocabSize: len(vocab), eos: eos, bos: bos, split: split, nfc: head.Normalizer != nil, source: data}
 	for _, at := range head.AddedTokens {
 		if at.Content != "" {
 			t.special = append(t.special, at.Content)
@@ -193,9 +214,10 @@ func newTokenizer(data []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-// Encode returns the token ids of text, as GPT-2 (Hugging Face, tiktoken)
-// tokenizes it. "<|endoftext|>" in text is the special token EOS(), as when
-// special tokens are allowed. Text must be non-empty, valid UTF-8.
+// Encode returns the token ids of text, as Hugging Face's tokenizer of the model
+// (GPT-2's also as tiktoken) tokenizes it with its special tokens: an added token
+// in the text ("<|endoftext|>") is that token, and the post-processor's BOS, when
+// tokenizer.json has one (Llama 3), comes first. Text must be non-empty, valid UTF-8.
 //
 // BPE takes time quadratic in the length of a word, so a long run of text without
 // spaces or punctuation (CJK, Thai) is slower than the rest.
@@ -215,13 +237,19 @@ func (t *Tokenizer) Encode(text string) ([]int, error) {
 		return nil, fmt.Errorf("prompt is not valid UTF-8 (bad byte 0x%02x at offset %d)", text[i], i)
 	}
 	ids := make([]int, 0, len(text)/3+1)
+	if t.bos >= 0 {
+		ids = append(ids, t.bos)
+	}
 	var word []byte
 	for len(text) > 0 {
 		// Step 1: the next added token, if any, is cut out whole.
 		plain, id, rest, found := t.cutSpecial(text)
+		if t.nfc {
+			plain = norm.NFC.String(plain)
+		}
 		// Step 2: words of the plain text before it.
 		for len(plain) > 0 {
-			n := tokNextWordLen(plain)
+			n := t.split.next(plain)
 			// Step 3: byte-level alphabet, then BPE inside the word.
 			word = word[:0]
 			for i := 0; i < n; i++ {

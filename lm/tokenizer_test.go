@@ -584,7 +584,7 @@ func TestTokenizerLoadErrors(t *testing.T) {
 			want: "model has no merges"},
 		{name: "wrong pre-tokenizer", files: map[string][]byte{"tokenizer.json": edit(func(m map[string]any) {
 			m["pre_tokenizer"] = map[string]any{"type": "Whitespace"}
-		})}, want: "pre_tokenizer must be ByteLevel"},
+		})}, want: "pre_tokenizer {\"type\":\"Whitespace\"} is not supported"},
 		{name: "normalizer", files: map[string][]byte{"tokenizer.json": edit(func(m map[string]any) {
 			m["normalizer"] = map[string]any{"type": "Lowercase"}
 		})}, want: `normalizer "Lowercase" is not supported`},

