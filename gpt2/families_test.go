@@ -1,12 +1,18 @@
 package gpt2_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/logitlens-go/logitlens/gpt2"
 	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/internal/reftest"
+	"github.com/logitlens-go/logitlens/internal/stfile"
 	"github.com/logitlens-go/logitlens/lm"
 )
 
@@ -143,4 +149,80 @@ func minMax(v []float32) (lo, hi float32) {
 		lo, hi = min(lo, x), max(hi, x)
 	}
 	return lo, hi
+}
+
+// A sharded checkpoint (model.safetensors.index.json and its shards, as the hub
+// ships the bigger models) loads to the same model as the single file.
+func TestShardedCheckpoint(t *testing.T) {
+	spec := fixture.Families()["qwen3"]
+	whole := loadFamily(t, spec)
+	file, err := stfile.Read(filepath.Join(whole.Dir, lm.WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "tokenizer.json"} {
+		data, err := os.ReadFile(filepath.Join(whole.Dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	var names []string
+	for name := range file.Tensors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	shards := map[string][]stfile.Tensor{}
+	weightMap := map[string]string{}
+	for i, name := range names {
+		shardName := fmt.Sprintf("model-%05d-of-00002.safetensors", i%2+1)
+		info := file.Tensors[name]
+		n := 1
+		for _, d := range info.Shape {
+			n *= d
+		}
+		vals, err := file.Float32(name, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards[shardName] = append(shards[shardName], stfile.Float32(name, info.Shape, vals))
+		weightMap[name] = shardName
+	}
+	for name, ts := range shards {
+		if err := stfile.Write(filepath.Join(dir, name), ts, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index, _ := json.Marshal(map[string]any{"metadata": map[string]any{}, "weight_map": weightMap})
+	os.WriteFile(filepath.Join(dir, gpt2.IndexFile), index, 0o644)
+
+	sharded, err := gpt2.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []int{8491, 11875, 922, 30}
+	a, _ := whole.Run(ids, lm.RunOptions{})
+	b, err := sharded.Run(ids, lm.RunOptions{})
+	if err != nil || maxAbsDiff(a.Logits.Data, b.Logits.Data) != 0 {
+		t.Errorf("the sharded checkpoint gives other logits (%v)", err)
+	}
+	os.Remove(filepath.Join(dir, "model-00002-of-00002.safetensors"))
+	if _, err := gpt2.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "model-00002-of-00002.safetensors") {
+		t.Errorf("a missing shard: %v, want its name", err)
+	}
+}
+
+// lm.ReadWeight (what a notebook cell reads lm_head with) finds a weight in its shard.
+func TestReadWeightFromShard(t *testing.T) {
+	spec := fixture.Families()["llama"]
+	m := loadFamily(t, spec)
+	want, err := m.LMHead()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lm.ReadWeight(m.Dir, gpt2.HeadWeight(m.Config))
+	if err != nil || maxAbsDiff(got.Data, want.Data) != 0 {
+		t.Errorf("ReadWeight of lm_head: %v", err)
+	}
 }

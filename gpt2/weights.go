@@ -2,6 +2,7 @@ package gpt2
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -170,38 +171,15 @@ func storePath(hfName string) string {
 // and a warm page cache still makes a second process's load fast. The header is
 // parsed by go-huggingface.
 func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOptions) (store *model.Store, err error) {
-	path := filepath.Join(dir, WeightsFile)
+	ck, err := openCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.close()
+	names := ck.names
+	path := ck.paths()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("load weights %s: %s", path, fmt.Sprintf(format, args...))
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("load weights: %w (the model folder needs %s; only safetensors weights are read)", err, WeightsFile)
-	}
-	st := safetensors.NewEmpty(hub.NewLocal(dir))
-	reader, err := st.NewTensorReader(WeightsFile)
-	if err != nil {
-		return nil, fail("%v (is the file complete? delete it and download again)", err)
-	}
-	header := reader.Header
-	reader.Close() // only its parsed header is used
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, fail("%v", err)
-	}
-	defer file.Close()
-	dataStart, err := dataSectionStart(file)
-	if err != nil {
-		return nil, fail("%v (is the file complete? delete it and download again)", err)
-	}
-
-	// Resolve names: with or without the "transformer." prefix.
-	names := make(map[string]string, len(header.Tensors))
-	for fileName := range header.Tensors {
-		names[strings.TrimPrefix(fileName, "transformer.")] = fileName
-	}
-	if end := dataStart + dataSectionSize(header); end > info.Size() {
-		return nil, fail("the header describes %d bytes of tensor data but the file has only %d bytes: it is truncated; delete it and download again", end-dataStart, info.Size()-dataStart)
 	}
 	specs := weightTable(cfg)
 	if err := checkTensorNames(cfg, specs, names); err != nil {
@@ -220,7 +198,8 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOp
 	}()
 	for _, spec := range specs {
 		fileName := names[spec.name]
-		meta := header.Tensors[fileName]
+		sh := ck.tensors[fileName]
+		meta := sh.header.Tensors[fileName]
 		dtype, ok := fileDTypes[strings.ToUpper(meta.Dtype)]
 		if !ok {
 			return nil, fail("tensor %s has dtype %s; GPT-2 weights must be F32, F16 or BF16", fileName, meta.Dtype)
@@ -231,7 +210,7 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOp
 		if meta.DataOffsets[0] < 0 || meta.DataOffsets[1]-meta.DataOffsets[0] != int64(dtype.Size()*product(spec.shape)) {
 			return nil, fail("tensor %s has data offsets %v, which do not hold %v %s values: the header is corrupt; delete the file and download again", fileName, meta.DataOffsets, spec.shape, meta.Dtype)
 		}
-		t, err := readTensor(backend, file, dataStart+meta.DataOffsets[0], dtype, spec.shape, opts.keepHalf)
+		t, err := readTensor(backend, sh.file, sh.dataStart+meta.DataOffsets[0], dtype, spec.shape, opts.keepHalf)
 		var bad *nonFiniteValue
 		if errors.As(err, &bad) {
 			return nil, fail("tensor %s holds %v of %d: the checkpoint is corrupt (a failed download or a diverged training run); download it again or point --model at a good checkpoint", fileName, bad, product(spec.shape))
@@ -245,6 +224,126 @@ func loadWeights(backend compute.Backend, dir string, cfg *Config, opts weightOp
 		}
 	}
 	return store, nil
+}
+
+// shard is one safetensors file of a checkpoint, open, with its parsed header.
+type shard struct {
+	path      string
+	file      *os.File
+	header    *safetensors.Header
+	dataStart int64
+}
+
+// checkpoint is a model's weights: model.safetensors, or the shards that
+// model.safetensors.index.json names.
+type checkpoint struct {
+	shards  []*shard
+	tensors map[string]*shard // file's tensor name → its shard
+	names   map[string]string // name without "transformer." → file's name
+}
+
+// IndexFile names a sharded checkpoint's index.
+const IndexFile = "model.safetensors.index.json"
+
+// openCheckpoint opens dir's weights: one file, or the shards of its index. Each
+// shard's header is parsed and its size checked against it.
+func openCheckpoint(dir string) (*checkpoint, error) {
+	files := []string{WeightsFile}
+	if _, err := os.Stat(filepath.Join(dir, WeightsFile)); err != nil {
+		if files, err = shardFiles(dir); err != nil {
+			return nil, err
+		}
+	}
+	ck := &checkpoint{tensors: map[string]*shard{}, names: map[string]string{}}
+	for _, f := range files {
+		sh, err := openShard(dir, f)
+		if err != nil {
+			ck.close()
+			return nil, err
+		}
+		ck.shards = append(ck.shards, sh)
+		for name := range sh.header.Tensors {
+			if prev, dup := ck.tensors[name]; dup {
+				ck.close()
+				return nil, fmt.Errorf("load weights: tensor %s is in both %s and %s: the checkpoint is inconsistent", name, prev.path, sh.path)
+			}
+			ck.tensors[name] = sh
+			ck.names[strings.TrimPrefix(name, "transformer.")] = name
+		}
+	}
+	return ck, nil
+}
+
+// shardFiles reads model.safetensors.index.json: the shard files, in order.
+func shardFiles(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		return nil, fmt.Errorf("load weights: the model folder has neither %s nor %s (only safetensors weights are read)", WeightsFile, IndexFile)
+	}
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &index); err != nil || len(index.WeightMap) == 0 {
+		return nil, fmt.Errorf("load weights: %s is not an index of shards (%v): download it again", IndexFile, err)
+	}
+	seen := map[string]bool{}
+	var files []string
+	for _, f := range index.WeightMap {
+		if !seen[f] {
+			if f != filepath.Base(f) || !strings.HasSuffix(f, ".safetensors") {
+				return nil, fmt.Errorf("load weights: %s names the shard %q: want a .safetensors file in the same folder", IndexFile, f)
+			}
+			seen[f] = true
+			files = append(files, f)
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// openShard opens one safetensors file of dir and checks it holds the data its
+// header describes.
+func openShard(dir, name string) (*shard, error) {
+	path := filepath.Join(dir, name)
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load weights: %w (the model folder needs %s; only safetensors weights are read)", err, name)
+	}
+	reader, err := safetensors.NewEmpty(hub.NewLocal(dir)).NewTensorReader(name)
+	if err != nil {
+		return nil, fmt.Errorf("load weights %s: %v (is the file complete? delete it and download again)", path, err)
+	}
+	header := reader.Header
+	reader.Close() // only its parsed header is used
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load weights %s: %v", path, err)
+	}
+	start, err := dataSectionStart(file)
+	if err != nil {
+		err = fmt.Errorf("%v (is the file complete? delete it and download again)", err)
+	} else if end := start + dataSectionSize(header); end > info.Size() {
+		err = fmt.Errorf("the header describes %d bytes of tensor data but the file has only %d bytes: it is truncated; delete it and download again", end-start, info.Size()-start)
+	}
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("load weights %s: %v", path, err)
+	}
+	return &shard{path: path, file: file, header: header, dataStart: start}, nil
+}
+
+func (ck *checkpoint) close() {
+	for _, sh := range ck.shards {
+		sh.file.Close()
+	}
+}
+
+// paths names the checkpoint in messages: its file, or its first shard and how many there are.
+func (ck *checkpoint) paths() string {
+	if len(ck.shards) == 1 {
+		return ck.shards[0].path
+	}
+	return fmt.Sprintf("%s (1 of %d shards)", ck.shards[0].path, len(ck.shards))
 }
 
 // fileDTypes are the safetensors dtypes GPT-2 weights may have.

@@ -39,6 +39,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -255,9 +257,12 @@ func CheckFolder(dir, what string) error {
 		return fmt.Errorf("%s %q is not a directory", what, dir)
 	}
 	var missing []string
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		if !isFile(filepath.Join(dir, f)) {
-			missing = append(missing, f)
+	if !isFile(filepath.Join(dir, "config.json")) {
+		missing = append(missing, "config.json")
+	}
+	if !isFile(filepath.Join(dir, "model.safetensors")) {
+		if err := checkShards(dir); err != nil {
+			missing = append(missing, err.Error())
 		}
 	}
 	if !isFile(filepath.Join(dir, "tokenizer.json")) {
@@ -275,6 +280,26 @@ func CheckFolder(dir, what string) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%s %q is missing %s (it needs config.json, model.safetensors and tokenizer.json)",
 			what, dir, strings.Join(missing, " and "))
+	}
+	return nil
+}
+
+// checkShards says which file of a sharded checkpoint is missing, if any.
+func checkShards(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, indexFile))
+	if err != nil {
+		return errors.New("model.safetensors (or model.safetensors.index.json and its shards)")
+	}
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if json.Unmarshal(data, &index) != nil || len(index.WeightMap) == 0 {
+		return errors.New("a readable model.safetensors.index.json")
+	}
+	for _, f := range index.WeightMap {
+		if !isFile(filepath.Join(dir, filepath.Base(f))) {
+			return fmt.Errorf("the shard %s", f)
+		}
 	}
 	return nil
 }
@@ -508,12 +533,18 @@ func download(ctx context.Context, cacheDir, repoID, rev string, progress io.Wri
 
 // filesToFetch picks the files to download from the repo listing.
 func filesToFetch(listed map[string]*sibling) ([]string, error) {
-	names := []string{"config.json", "model.safetensors"}
+	names := []string{"config.json"}
 	var missing []string
-	for _, n := range names {
-		if listed[n] == nil {
-			missing = append(missing, n)
-		}
+	if listed["config.json"] == nil {
+		missing = append(missing, "config.json")
+	}
+	switch shards := shardNames(listed); {
+	case listed["model.safetensors"] != nil:
+		names = append(names, "model.safetensors")
+	case listed[indexFile] != nil && len(shards) > 0:
+		names = append(append(names, indexFile), shards...)
+	default:
+		missing = append(missing, "model.safetensors (or model.safetensors.index.json and its shards)")
 	}
 	switch {
 	case listed["tokenizer.json"] != nil:
@@ -527,6 +558,24 @@ func filesToFetch(listed map[string]*sibling) ([]string, error) {
 		return nil, fmt.Errorf("%w %s", errRepoLacks, strings.Join(missing, " and "))
 	}
 	return names, nil
+}
+
+// indexFile names a sharded checkpoint's index.
+const indexFile = "model.safetensors.index.json"
+
+// shardPattern is the name of a checkpoint's shard: model-00001-of-00004.safetensors.
+var shardPattern = regexp.MustCompile(`^model-\d+-of-\d+\.safetensors$`)
+
+// shardNames lists the shards of a sharded checkpoint in the repo listing, sorted.
+func shardNames(listed map[string]*sibling) []string {
+	var out []string
+	for n := range listed {
+		if shardPattern.MatchString(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // fetchFile makes dst (snapshots/<commit>/<name>) a link to a complete, verified

@@ -824,3 +824,35 @@ func TestIsLocalFolder(t *testing.T) {
 		}
 	}
 }
+
+// A sharded checkpoint (as Qwen/Qwen2.5-0.5B's bigger siblings and Llama ship):
+// the index and every shard are fetched, and the snapshot checks complete; a repo
+// with an index but without shards is refused with what it lacks.
+func TestResolveModelSharded(t *testing.T) {
+	srv := hubtest.NewServer()
+	defer srv.Close()
+	files := map[string][]byte{
+		"config.json":                      []byte(`{"model_type":"qwen2"}`),
+		"model.safetensors.index.json":     []byte(`{"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}`),
+		"model-00001-of-00002.safetensors": bytes.Repeat([]byte("shard-1|"), 9000),
+		"model-00002-of-00002.safetensors": bytes.Repeat([]byte("shard-2|"), 9000),
+		"tokenizer.json":                   []byte(`{"model":{"type":"BPE"}}`),
+		"README.md":                        []byte("# not fetched"),
+	}
+	srv.AddRevision("Qwen/Qwen2.5-0.5B", files, "main")
+	hubEnv(t, srv.URL)
+	dir, err := hfhub.Resolve("Qwen/Qwen2.5-0.5B", hfhub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCheckFiles(t, dir, files, "config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "tokenizer.json")
+	if _, err := os.Lstat(filepath.Join(dir, "README.md")); err == nil {
+		t.Error("README.md was downloaded")
+	}
+
+	noShards := map[string][]byte{"config.json": files["config.json"], "model.safetensors.index.json": files["model.safetensors.index.json"], "tokenizer.json": files["tokenizer.json"]}
+	srv.AddRevision("org/index-only", noShards, "main")
+	if _, err := hfhub.Resolve("org/index-only", hfhub.Options{}); err == nil || !strings.Contains(err.Error(), "its shards") {
+		t.Errorf("an index without shards: %v, want a clear refusal", err)
+	}
+}

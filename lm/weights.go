@@ -24,6 +24,11 @@ const WeightsFile = "model.safetensors"
 // float32 (F16 and BF16 widened).
 func ReadWeight(dir, name string) (*Array, error) {
 	path := filepath.Join(dir, WeightsFile)
+	if _, err := os.Stat(path); err != nil {
+		if shard, ok := shardOf(dir, name); ok { // a sharded checkpoint
+			path = filepath.Join(dir, shard)
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read weight %s: %w", name, err)
@@ -118,4 +123,24 @@ func halfToFloat32(h uint16) float32 {
 		return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 	}
 	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
+}
+
+// shardOf finds the shard holding name in dir's model.safetensors.index.json.
+func shardOf(dir, name string) (string, bool) {
+	data, err := os.ReadFile(filepath.Join(dir, "model.safetensors.index.json"))
+	if err != nil {
+		return "", false
+	}
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if json.Unmarshal(data, &index) != nil {
+		return "", false
+	}
+	for _, n := range []string{name, "transformer." + strings.TrimPrefix(name, "transformer."), strings.TrimPrefix(name, "transformer.")} {
+		if f, ok := index.WeightMap[n]; ok {
+			return filepath.Base(f), true
+		}
+	}
+	return "", false
 }
