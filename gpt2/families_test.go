@@ -151,18 +151,17 @@ func minMax(v []float32) (lo, hi float32) {
 	return lo, hi
 }
 
-// A sharded checkpoint (model.safetensors.index.json and its shards, as the hub
-// ships the bigger models) loads to the same model as the single file.
-func TestShardedCheckpoint(t *testing.T) {
-	spec := fixture.Families()["qwen3"]
-	whole := loadFamily(t, spec)
-	file, err := stfile.Read(filepath.Join(whole.Dir, lm.WeightsFile))
+// shardedCopy writes the model folder src again as a sharded checkpoint (two
+// shards and an index), as the hub ships the bigger models.
+func shardedCopy(t *testing.T, src string) string {
+	t.Helper()
+	file, err := stfile.Read(filepath.Join(src, lm.WeightsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	for _, f := range []string{"config.json", "tokenizer.json"} {
-		data, err := os.ReadFile(filepath.Join(whole.Dir, f))
+		data, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,6 +196,14 @@ func TestShardedCheckpoint(t *testing.T) {
 	index, _ := json.Marshal(map[string]any{"metadata": map[string]any{}, "weight_map": weightMap})
 	os.WriteFile(filepath.Join(dir, gpt2.IndexFile), index, 0o644)
 
+	return dir
+}
+
+// A sharded checkpoint (model.safetensors.index.json and its shards, as the hub
+// ships the bigger models) loads to the same model as the single file.
+func TestShardedCheckpoint(t *testing.T) {
+	whole := loadFamily(t, fixture.Families()["qwen3"])
+	dir := shardedCopy(t, whole.Dir)
 	sharded, err := gpt2.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +228,7 @@ func TestReadWeightFromShard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := lm.ReadWeight(m.Dir, gpt2.HeadWeight(m.Config))
+	got, err := lm.ReadWeight(shardedCopy(t, m.Dir), gpt2.HeadWeight(m.Config))
 	if err != nil || maxAbsDiff(got.Data, want.Data) != 0 {
 		t.Errorf("ReadWeight of lm_head: %v", err)
 	}
