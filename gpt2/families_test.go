@@ -233,3 +233,22 @@ func TestReadWeightFromShard(t *testing.T) {
 		t.Errorf("ReadWeight of lm_head: %v", err)
 	}
 }
+
+// The model card of every family counts exactly the parameters the model has.
+func TestFamilySummary(t *testing.T) {
+	for name, spec := range fixture.Families() {
+		m := loadFamily(t, spec)
+		total := 0
+		for _, w := range m.WeightNames() {
+			a, err := m.Weight(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(a.Data)
+		}
+		s := m.Summary(4)
+		if s.UniqueParams != total || s.Blocks != spec.NLayer || !strings.Contains(s.String(), "ForCausalLM") {
+			t.Errorf("%s: the card counts %d unique parameters, the model has %d:\n%s", name, s.UniqueParams, total, s)
+		}
+	}
+}

@@ -581,3 +581,13 @@ func (m *Model) WeightRows(name string, rows ...int) (*Array, error) {
 	t.FinalizeLocal() // the device copy stays the only one
 	return out, nil
 }
+
+// WeightNames lists the model's weights by their Hugging Face names, in file order
+// (a tied lm_head is not listed: it is the embedding).
+func (m *Model) WeightNames() []string {
+	var out []string
+	for _, s := range weightTable(m.Config) {
+		out = append(out, s.name)
+	}
+	return out
+}

@@ -43,6 +43,9 @@ type Summary struct {
 // NewSummary describes a model of cfg for an input of seqLen tokens (batch 1);
 // seqLen <= 0 shows the sequence axis as "seq".
 func NewSummary(cfg *Config, seqLen int) *Summary {
+	if cfg.Family != FamilyGPT2 && cfg.Family != "" {
+		return familySummary(cfg, seqLen)
+	}
 	seq := "seq"
 	if seqLen > 0 {
 		seq = fmt.Sprint(seqLen)
@@ -109,4 +112,59 @@ func Thousands(n int) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+// familySummary is the model card of a Llama, Qwen2, Qwen3 or GPT-NeoX model:
+// the modules of its *ForCausalLM class, named as in transformers.
+func familySummary(cfg *Config, seqLen int) *Summary {
+	seq := "seq"
+	if seqLen > 0 {
+		seq = fmt.Sprint(seqLen)
+	}
+	shape := func(last int) string { return fmt.Sprintf("[1, %s, %d]", seq, last) }
+	d, inner, v, hd := cfg.NEmbd, cfg.Inner(), cfg.VocabSize, cfg.HeadDim()
+	q, kv := cfg.NHead*hd, cfg.KVHeads()*hd
+	var norm, attn, mlp int
+	arch, model, body, layers, final, head, block := "", "", "", "", "", "lm_head", ""
+	switch cfg.Family {
+	case FamilyNeoX:
+		norm, attn, mlp = 2*d, d*3*d+3*d+d*d+d, d*inner+inner+inner*d+d
+		arch, model, body, layers, final, head, block = "GPTNeoXForCausalLM", "GPTNeoXModel", "gpt_neox", "layers", "final_layer_norm (LayerNorm)", "embed_out", "GPTNeoXLayer"
+	default:
+		norm, attn, mlp = d, d*q+2*d*kv+q*d, 3*d*inner
+		if cfg.AttnBias {
+			attn += q + 2*kv
+		}
+		if cfg.QKNorm {
+			attn += 2 * hd
+		}
+		name := map[string]string{FamilyLlama: "Llama", FamilyQwen2: "Qwen2", FamilyQwen3: "Qwen3"}[cfg.Family]
+		arch, model, body, layers, final, block = name+"ForCausalLM", name+"Model", "model", "layers", "norm ("+name+"RMSNorm)", name+"DecoderLayer"
+	}
+	blk := 2*norm + attn + mlp
+	emb := v * d
+	embName := "embed_tokens (Embedding)"
+	if cfg.Family == FamilyNeoX {
+		embName = "embed_in (Embedding)"
+	}
+	total := emb + cfg.NLayer*blk + norm
+	s := &Summary{UniqueParams: total + emb, TotalParams: total + emb, Blocks: cfg.NLayer, Outputs: v}
+	headName := head + " (Linear)"
+	if cfg.TiedEmbeddings {
+		s.UniqueParams, s.TiedParams = total, emb
+		headName = head + " (Linear, tied to " + strings.Fields(embName)[0] + ")"
+	}
+	add := func(depth int, module, out string, params int) {
+		s.Rows = append(s.Rows, SummaryRow{depth, module, out, params})
+	}
+	add(0, arch, shape(v), s.TotalParams)
+	add(1, body+" ("+model+")", shape(d), total)
+	add(2, embName, shape(d), emb)
+	add(2, layers+" (ModuleList)", "", cfg.NLayer*blk)
+	for i := 0; i < cfg.NLayer; i++ {
+		add(3, fmt.Sprintf("%s.%d (%s)", layers, i, block), shape(d), blk)
+	}
+	add(2, final, shape(d), norm)
+	add(1, headName, shape(v), emb)
+	return s
 }
