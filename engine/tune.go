@@ -121,7 +121,7 @@ func tunedLossGraph(scope *model.Scope, cfg *lm.Config, x, hf *Node) (loss, perL
 	y := Add(Add(x, Einsum("sed,snd->sne", w, x)), ExpandAxes(b, 1)) // [n, N, d]
 	var normed *Node // the model's final norm of the translated states
 	if cfg.RMSNorm {
-		normed = Mul(y, Rsqrt(AddScalar(ReduceAndKeep(Square(y), ReduceMean, -1), cfg.LayerNormEps)))
+		normed = Div(y, Sqrt(AddScalar(ReduceAndKeep(Square(y), ReduceMean, -1), cfg.LayerNormEps))) // not Rsqrt: GoMLX has no gradient for it
 	} else {
 		centred := Sub(y, ReduceAndKeep(y, ReduceMean, -1))
 		variance := ReduceAndKeep(Square(centred), ReduceMean, -1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logitlens-go/logitlens/engine"
+	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
 	"github.com/logitlens-go/logitlens/resident"
 )
@@ -139,5 +140,36 @@ func TestServerBuildFails(t *testing.T) {
 	var be *resident.BuildError
 	if !errors.As(err, &be) || !strings.Contains(err.Error(), "undefined: undefinedThing") || !strings.Contains(err.Error(), "run the cell again") {
 		t.Errorf("a server that does not build: %v, want the compiler's output and advice", err)
+	}
+}
+
+// A Llama-family model through the model server answers as in process.
+func TestFamilyThroughTheServer(t *testing.T) {
+	dir, err := fixture.Cached(fixture.Families()["qwen3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	useRuntimeDir(t, dir)
+	local, err := engine.LoadModel(dir, lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rem, err := lensnb.OpenModel(dir, lensnb.LoadModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []func(m *lensnb.Model) (any, error){
+		func(m *lensnb.Model) (any, error) { return lensnb.Prompt(m, "Are cats good?", lensnb.Options{}) },
+		func(m *lensnb.Model) (any, error) {
+			return lensnb.Generate(m, "Are cats good?", 3, lensnb.Options{NoFinalNorm: true})
+		},
+		func(m *lensnb.Model) (any, error) { return lensnb.Attribute(m, "Are cats good?", " good") },
+		func(m *lensnb.Model) (any, error) { return m.Summary(4).String(), nil },
+	} {
+		want, werr := f(local)
+		got, gerr := f(rem)
+		if errText(gerr) != errText(werr) || jsonOf(t, got) != jsonOf(t, want) {
+			t.Errorf("through the server: %v / in process: %v (or the answers differ)", gerr, werr)
+		}
 	}
 }

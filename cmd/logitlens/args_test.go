@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/logitlens-go/logitlens/internal/fixture"
 )
 
 // TestCommandLine runs the CLI as a user mistypes it: each case's exit status
@@ -84,5 +86,29 @@ func TestCommandLine(t *testing.T) {
 	leftovers, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
 	if root, _ := filepath.Glob("/.tmp-*"); len(leftovers)+len(root) > 0 {
 		t.Errorf("temporary files left: %v %v", leftovers, root)
+	}
+}
+
+// The CLI lenses, attributes and generates on every family's folder.
+func TestCLIOnEveryFamily(t *testing.T) {
+	for name, spec := range fixture.Families() {
+		dir, err := fixture.Cached(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "lens.json")
+		var stdout, stderr bytes.Buffer
+		args := []string{"--model", dir, "--prompt", "Are cats good?", "--attribute", " good", "--versus", " bad", "--json", out, "--quiet"}
+		if code := mainCode(args, &stdout, &stderr); code != 0 {
+			t.Errorf("%s: exit %d: %s", name, code, stderr.String())
+			continue
+		}
+		data, err := os.ReadFile(out)
+		if err != nil || !strings.Contains(string(data), `"blocks.1"`) || !strings.Contains(string(data), `"attribution"`) {
+			t.Errorf("%s: the JSON lacks the lens or the attribution (%v)", name, err)
+		}
+		if code := mainCode([]string{"--model", dir, "--prompt", "Are cats good?", "--generate", "3", "--quiet"}, &stdout, &stderr); code != 0 {
+			t.Errorf("%s: generation lens: exit %d: %s", name, code, stderr.String())
+		}
 	}
 }
