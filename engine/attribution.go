@@ -14,7 +14,9 @@ package engine
 // (g, b: ln_f's gain and bias; centring c is the same as centring u). So each
 // component's direct contribution is c·u/σ, and they add up to the model's own
 // logit exactly. For a logit difference (" Paris" vs " Rome") W_U[w] is replaced by
-// W_U[w] − W_U[v].
+// W_U[w] − W_U[v]. An RMSNorm (Llama, Qwen) does not centre: u = g⊙W_U[w], σ =
+// √(mean(x²) + eps), and there is no bias term; GPT-2's position embeddings are a
+// component of their own, the rotary families have none.
 
 import (
 	"errors"

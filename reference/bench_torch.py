@@ -55,8 +55,8 @@ LENS_CHUNK = 64  # positions per vectorised lens chunk
 RANKS = os.environ.get("BENCH_TORCH_RANKS", "1") != "0"
 
 
-def tokens(n):
-    return [(i * 7919 + 13) % 50000 for i in range(n)]
+def tokens(n, vocab=50257):
+    return [(i * 7919 + 13) % min(50000, vocab) for i in range(n)]
 
 
 def load_safetensors(path):
@@ -95,6 +95,13 @@ class GPT2:
 
     def ln(self, x, p):
         return F.layer_norm(x, (self.D,), self.w[p + ".weight"], self.w[p + ".bias"], self.eps)
+
+    def final_norm(self, x):
+        return self.ln(x, "ln_f")
+
+    @property
+    def unembed(self):
+        return self.wte
 
     def conv1d(self, x, p):
         shape = x.shape[:-1]
@@ -143,6 +150,120 @@ class GPT2:
         return out, hs, presents
 
 
+class Family:
+    """Float32 Llama / Qwen2 / Qwen3 / GPT-NeoX with Hugging Face semantics (as
+    reference/families_ref.py, which checks ours at float64): RMSNorm or LayerNorm,
+    rotary embeddings (rotate_half; partial for GPT-NeoX) at absolute positions,
+    grouped-query attention, SwiGLU or exact GELU, parallel residual, a KV cache."""
+
+    def __init__(self, model_dir):
+        with open(os.path.join(model_dir, "config.json")) as f:
+            c = json.load(f)
+        self.kind, self.neox = c["model_type"], c["model_type"] == "gpt_neox"
+        self.L, self.H, self.D, self.V = c["num_hidden_layers"], c["num_attention_heads"], c["hidden_size"], c["vocab_size"]
+        self.KV = self.H if self.neox else c.get("num_key_value_heads") or self.H
+        self.hd = self.D // self.H if self.neox else c.get("head_dim") or self.D // self.H
+        self.eps = c.get("layer_norm_eps", 1e-5) if self.neox else c.get("rms_norm_eps", 1e-6)
+        self.rd = int(self.hd * (c.get("rotary_pct", 0.25) if self.neox else 1.0))
+        base = c.get("rotary_emb_base", 10000.0) if self.neox else c.get("rope_theta", 10000.0)
+        self.inv_freq = 1.0 / base ** (torch.arange(0, self.rd, 2, dtype=torch.float32) / self.rd)
+        self.parallel = self.neox and c.get("use_parallel_residual", True)
+        self.w = load_safetensors(os.path.join(model_dir, "model.safetensors"))
+        emb = "gpt_neox.embed_in.weight" if self.neox else "model.embed_tokens.weight"
+        self.embed = self.w[emb]
+        tied = c.get("tie_word_embeddings", False)
+        self._unembed = self.embed if tied else self.w["embed_out.weight" if self.neox else "lm_head.weight"]
+        self.bias = self.kind == "qwen2" or c.get("attention_bias", False)
+        self.pre = "gpt_neox.layers" if self.neox else "model.layers"
+        self.final = "gpt_neox.final_layer_norm" if self.neox else "model.norm"
+
+    @property
+    def unembed(self):
+        return self._unembed
+
+    def norm(self, x, p, w=None):
+        if self.neox:
+            return F.layer_norm(x, (x.shape[-1],), self.w[p + ".weight"], self.w[p + ".bias"], self.eps)
+        w = self.w[p + ".weight"] if w is None else w
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * w
+
+    def final_norm(self, x):
+        return self.norm(x, self.final)
+
+    def lin(self, x, p, bias):
+        return F.linear(x, self.w[p + ".weight"], self.w[p + ".bias"] if bias else None)
+
+    def rotate(self, x, start):
+        if self.rd == 0:
+            return x
+        T = x.shape[1]
+        ang = torch.arange(start, start + T, dtype=torch.float32)[:, None] * self.inv_freq[None, :]
+        emb = torch.cat([ang, ang], -1)
+        r, rest = x[..., :self.rd], x[..., self.rd:]
+        half = torch.cat([-r[..., self.rd // 2:], r[..., :self.rd // 2]], -1)
+        return torch.cat([r * emb.cos() + half * emb.sin(), rest], -1)
+
+    def attn(self, x, i, start, past):
+        T, H, KV, hd = x.shape[0], self.H, self.KV, self.hd
+        if self.neox:
+            p = f"{self.pre}.{i}.attention"
+            qkv = self.lin(x, p + ".query_key_value", True).view(T, H, 3, hd)
+            q, k, v = (qkv[:, :, j].transpose(0, 1) for j in range(3))
+        else:
+            p = f"{self.pre}.{i}.self_attn"
+            q = self.lin(x, p + ".q_proj", self.bias).view(T, H, hd).transpose(0, 1)
+            k = self.lin(x, p + ".k_proj", self.bias).view(T, KV, hd).transpose(0, 1)
+            v = self.lin(x, p + ".v_proj", self.bias).view(T, KV, hd).transpose(0, 1)
+            if self.kind == "qwen3":
+                q, k = self.norm(q, None, self.w[p + ".q_norm.weight"]), self.norm(k, None, self.w[p + ".k_norm.weight"])
+        q, k = self.rotate(q, start), self.rotate(k, start)
+        if past is not None:
+            k, v = torch.cat([past[0], k], 1), torch.cat([past[1], v], 1)
+        kv = (k, v)
+        k, v = k.repeat_interleave(H // KV, 0), v.repeat_interleave(H // KV, 0)
+        S = k.shape[1]
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hd)
+        if T > 1:
+            mask = torch.ones(T, S, dtype=torch.bool).tril(S - T)
+            w = torch.where(mask, w, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype))
+        z = torch.matmul(torch.softmax(w, -1), v).transpose(0, 1).reshape(T, H * hd)
+        return (self.lin(z, p + ".dense", True) if self.neox else self.lin(z, p + ".o_proj", False)), kv
+
+    def mlp(self, x, i):
+        if self.neox:
+            p = f"{self.pre}.{i}.mlp"
+            return self.lin(F.gelu(self.lin(x, p + ".dense_h_to_4h", True)), p + ".dense_4h_to_h", True)
+        p = f"{self.pre}.{i}.mlp"
+        return self.lin(F.silu(self.lin(x, p + ".gate_proj", False)) * self.lin(x, p + ".up_proj", False), p + ".down_proj", False)
+
+    def forward(self, ids, start=0, past=None, hidden=False, logits="all"):
+        x = self.embed[torch.as_tensor(ids)]
+        hs, presents = [x] if hidden else None, []
+        for i in range(self.L):
+            p = f"{self.pre}.{i}"
+            a, kv = self.attn(self.norm(x, p + ".input_layernorm"), i, start, None if past is None else past[i])
+            presents.append(kv)
+            mid = x + a
+            x = mid + self.mlp(self.norm(x if self.parallel else mid, p + ".post_attention_layernorm"), i)
+            if hidden and i < self.L - 1:
+                hs.append(x)
+        x = self.final_norm(x)
+        if hidden:
+            hs.append(x)
+        out = None
+        if logits == "all":
+            out = F.linear(x, self._unembed)
+        elif logits == "last":
+            out = F.linear(x[-1:], self._unembed)
+        return out, hs, presents
+
+
+def load_model(model_dir):
+    with open(os.path.join(model_dir, "config.json")) as f:
+        kind = json.load(f).get("model_type", "gpt2")
+    return GPT2(model_dir) if kind == "gpt2" else Family(model_dir)
+
+
 def lens(model, ids):
     """Prompt logit lens, vectorised over states and (chunks of) positions."""
     _, hs, _ = model.forward(ids, hidden=True, logits=None)
@@ -156,8 +277,8 @@ def lens_of_states(model, h, nxt):
     res = []
     for c0 in range(0, T, LENS_CHUNK):
         c1 = min(T, c0 + LENS_CHUNK)
-        x = torch.cat([model.ln(h[:-1, c0:c1], "ln_f"), h[-1:, c0:c1]])  # ln_f on every state but the final one
-        z = F.linear(x, model.wte)  # [S, P, V]
+        x = torch.cat([model.final_norm(h[:-1, c0:c1]), h[-1:, c0:c1]])  # the final norm on every state but the last
+        z = F.linear(x, model.unembed)  # [S, P, V]
         lp = torch.log_softmax(z, dim=-1)
         top_lp, top_ids = lp.topk(5, dim=-1)
         p = lp.exp()
@@ -213,10 +334,10 @@ def course(model):
 
 def make_item(model, item):
     if item.startswith("forward"):
-        ids = tokens(int(item[len("forward"):]))
+        ids = tokens(int(item[len("forward"):]), model.V)
         return lambda: model.forward(ids)[0].numpy()
     if item.startswith("lens"):
-        ids = tokens(int(item[len("lens"):]))
+        ids = tokens(int(item[len("lens"):]), model.V)
         return lambda: lens(model, ids)
     if item == "course":
         return lambda: course(model)
@@ -253,7 +374,7 @@ def main():
         raise SystemExit("bench_torch: give --item or --session")
     with torch.inference_mode():
         t0 = time.perf_counter()
-        model = GPT2(a.model)
+        model = load_model(a.model)
         if a.session:
             print(f"load {time.perf_counter() - t0:.6f} {peak_gb():.4f}", flush=True)
             session(model, a.session.split(","))

@@ -61,10 +61,13 @@ type item struct {
 // courseIDs are the course's prompt "Are cats good?".
 var courseIDs = []int{8491, 11875, 922, 30}
 
-func tokens(n int) []int {
+func tokens(n int) []int { return tokensIn(n, 50257) }
+
+// tokensIn is tokens for a vocabulary of vocab ids (reference/bench_torch.py's tokens).
+func tokensIn(n, vocab int) []int {
 	ids := make([]int, n)
 	for i := range ids {
-		ids[i] = (i*7919 + 13) % 50000
+		ids[i] = (i*7919 + 13) % min(50000, vocab)
 	}
 	return ids
 }
@@ -138,8 +141,8 @@ func main() {
 	only := flag.String("items", "", "comma-separated items (default all): "+names())
 	torch := flag.Bool("torch", true, "also run the PyTorch side")
 	cpuProfile := flag.String("cpuprofile", "", "instead: run -items' first item (ours) -reps times after a warm-up under the CPU profiler, write the profile here")
-	scale := flag.Bool("scale", false, "run the scale table (gpt2-medium, -large, -xl shapes) instead of the GPT-2-small table")
-	sizes := flag.String("sizes", "", "with -scale: comma-separated sizes (default all): medium,large,xl")
+	scale := flag.Bool("scale", false, "run the scale table (gpt2-medium, -large, -xl shapes, and SmolLM2-135M's, Qwen2.5-0.5B's and Pythia-160m's) instead of the GPT-2-small table")
+	sizes := flag.String("sizes", "", "with -scale: comma-separated sizes (default all): medium,large,xl,smollm2-135m,qwen2.5-0.5b,pythia-160m")
 	childSession := flag.String("child-session", "", "internal: run these items once each in this process (-scale)")
 	flag.Parse()
 	if *childSession != "" {

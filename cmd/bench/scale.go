@@ -40,6 +40,13 @@ var scaleSizes = []scaleSize{
 	{"gpt2-medium", fixture.Medium()},
 	{"gpt2-large", fixture.Large()},
 	{"gpt2-xl", fixture.XL()},
+	// Beyond GPT-2: the shapes of SmolLM2-135M (Llama, 3 kv heads for 9), of
+	// Qwen2.5-0.5B (a 151,936-token vocabulary, 2 kv heads for 14, q/k/v biases) and
+	// of Pythia-160m (GPT-NeoX: partial rotary, parallel residual, untied head).
+	// (SmolLM2-135M's vocabulary is 49,152; the fixture carries GPT-2's tokenizer, so 50,257.)
+	{"smollm2-135m", fixture.Spec{Family: "llama", NLayer: 30, NHead: 9, NKVHead: 3, NEmbd: 576, NInner: 1536, NPositions: 8192, VocabSize: 50257, Seed: 1}},
+	{"qwen2.5-0.5b", fixture.Spec{Family: "qwen2", NLayer: 24, NHead: 14, NKVHead: 2, NEmbd: 896, NInner: 4864, NPositions: 32768, VocabSize: 151936, Seed: 1}},
+	{"pythia-160m", fixture.Spec{Family: "gpt_neox", NLayer: 12, NHead: 12, NEmbd: 768, NInner: 3072, NPositions: 2048, VocabSize: 50304, Seed: 1}},
 }
 
 // scaleItems run in this order in each session; the first lens compiles.
@@ -206,7 +213,7 @@ func serveSession(dir, list string) error {
 			if err != nil {
 				return fmt.Errorf("unknown item %q", name)
 			}
-			if _, err := lensnb.PromptIDs(engine.Wrap(m), tokens(n), lensnb.Options{}); err != nil {
+			if _, err := lensnb.PromptIDs(engine.Wrap(m), tokensIn(n, m.Config.VocabSize), lensnb.Options{}); err != nil {
 				return err
 			}
 		case strings.HasPrefix(name, "gen"):
@@ -255,7 +262,7 @@ func memAvailable() int64 {
 
 // printScale prints the scale table: one block of rows per size.
 func printScale(results []scaleResult, torch bool) {
-	fmt.Println("\nScale: random models of the bigger GPT-2 shapes (float32), one session per side and size")
+	fmt.Println("\nScale: random models of the bigger GPT-2 shapes and of other families' (float32), one session per side and size")
 	fmt.Println()
 	fmt.Println("| model | F32 weights | item | ours s | PyTorch s | ours/PyTorch | ours peak RSS so far | PyTorch peak RSS so far |")
 	fmt.Println("|---|---:|---|---:|---:|---:|---:|---:|")
