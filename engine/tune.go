@@ -119,7 +119,8 @@ func tunedLossGraph(scope *model.Scope, cfg *lm.Config, x, hf *Node) (loss, perL
 	w, b := get(tunePathW), get(tunePathB)
 	wte, gain, bias := get(tunePathWTE), get(tunePathGain), get(tunePathBias)
 	y := Add(Add(x, Einsum("sed,snd->sne", w, x)), ExpandAxes(b, 1)) // [n, N, d]
-	var normed *Node                                                 // the model's final norm of the translated states
+	// The model's final norm of the translated states.
+	var normed *Node
 	if cfg.RMSNorm {
 		normed = Div(y, Sqrt(AddScalar(ReduceAndKeep(Square(y), ReduceMean, -1), cfg.LayerNormEps))) // not Rsqrt: GoMLX has no gradient for it
 	} else {
