@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/logitlens-go/logitlens/engine"
+	"github.com/logitlens-go/logitlens/internal/fixture"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
 
@@ -113,5 +114,24 @@ func TestLoadingAndLoadError(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if !strings.Contains(rec.Body.String(), "__logitlensECharts") || !strings.Contains(rec.Body.String(), "Logit lens explorer") {
 		t.Error("the page lacks the embedded ECharts or its heading")
+	}
+}
+
+// The explorer serves every family: its lens is lensnb's on that model.
+func TestExplorerOnEveryFamily(t *testing.T) {
+	for name, spec := range fixture.Families() {
+		dir, err := fixture.Cached(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(dir, func() (*lensnb.Model, error) { return engine.LoadModel(dir, lensnb.LoadModelOptions{}) })
+		if err := s.Wait(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, rep := post(t, s.Handler(), "/api/lens", Request{Prompt: "Are cats good?", Metric: "prob"})
+		_, gen := post(t, s.Handler(), "/api/lens", Request{Prompt: "Are cats good?", Mode: "generate", Tokens: 2})
+		if rep.Error != "" || len(rep.Parts) != 1 || len(rep.Parts[0].Top1) != spec.NLayer+1 || gen.Error != "" {
+			t.Errorf("%s: %+v / %s", name, rep.Error, gen.Error)
+		}
 	}
 }
