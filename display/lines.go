@@ -101,6 +101,9 @@ func (c *Chart) buildLines(r *lensnb.Result, o LinesOptions) error {
 	for _, m := range metrics {
 		info := infoOf(m)
 		p := linePanel{label: info.label, log: info.log, prob: info.prob, rank: info.log}
+		if info.log { // a log axis cannot show rank 0, so the lines are rank + 1: the axis says so
+			p.label += tr(" (rank + 1, log scale)", " (ранг + 1, лог. шкала)")
+		}
 		for j, col := range cols {
 			vals := make([]float64, len(r.States))
 			for s := range r.States {

@@ -86,7 +86,7 @@ func (e *LoadError) Error() string {
 	fmt.Fprintf(&b, "     %%env %s=%s\n", EnvModel, lensnb.DemoModel)
 	b.WriteString("     или пройдите механику на модели со случайными весами:\n")
 	fmt.Fprintf(&b, "     %%env %s=tiny      (варианты: %s)\n", EnvModel, strings.Join(names, ", "))
-	b.WriteString("     Проверщики посчитают ответы по выбранной модели; у случайной модели токены и вероятности — шум.")
+	b.WriteString("     Проверки посчитают ответы по выбранной модели; у случайной модели токены и вероятности — шум.")
 	return b.String()
 }
 
@@ -114,7 +114,7 @@ func Model() *lensnb.Model {
 		case IsRandom(model):
 			fmt.Fprintf(out(), "⚠ Модель %s: токены и вероятности — шум, смотрите на механику.\n", model.Ref)
 		case lensnb.IsDemo(model):
-			fmt.Fprintln(out(), "ℹ Модель demo: маленькая GPT-2, обученная в этом репозитории на английских текстах; это не GPT-2 от OpenAI, и выводы на ней — о ней самой.")
+			fmt.Fprintln(out(), "ℹ Модель demo: маленькая GPT-2, обученная кодом этого репозитория на английских текстах; это не GPT-2 от OpenAI, и выводы на ней — о ней самой.")
 		}
 	})
 	if modelErr != nil {

@@ -185,7 +185,7 @@ func russianProgress(p lensnb.TuneProgress) string {
 		}
 		kl = append(kl, fmt.Sprintf("%s %.3f", display.StateLabel(name), v))
 	}
-	return fmt.Sprintf("шаг %d/%d: потеря %.4f нат, %.0f токенов/с, осталось ≈%.0f с; KL по состояниям: %s",
+	return fmt.Sprintf("шаг %d/%d: loss %.4f нат, %.0f токенов/с, осталось ≈%.0f с; KL по состояниям: %s",
 		p.Step, p.Steps, p.Loss, p.TokensPerSecond, p.ETA.Seconds(), strings.Join(kl, ", "))
 }
 

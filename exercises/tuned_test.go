@@ -19,7 +19,7 @@ func TestTuneProgress(t *testing.T) {
 	defer display.SetLanguage(display.English)
 	var buf bytes.Buffer
 	TuneProgress(&buf)(lensnb.TuneProgress{Step: 10, Steps: 40, Loss: 3.45631, PerLayer: []float64{2.5512, 0.3941}, TokensPerSecond: 125.2, ETA: 57 * time.Second})
-	want := "шаг 10/40: потеря 3.4563 нат, 125 токенов/с, осталось ≈57 с; KL по состояниям: эмбеддинги 2.551, блок 0 0.394\n"
+	want := "шаг 10/40: loss 3.4563 нат, 125 токенов/с, осталось ≈57 с; KL по состояниям: эмбеддинги 2.551, блок 0 0.394\n"
 	if buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
 	}
@@ -34,7 +34,7 @@ func TestTuneProgress(t *testing.T) {
 	if _, _, err := lensnb.TrainTunedLens(m, ids, lensnb.TuneOptions{Steps: 10, Rows: 2, SeqLen: 16, OnProgress: TuneProgress(&buf)}); err != nil {
 		t.Fatal(err)
 	}
-	if out := buf.String(); !strings.HasPrefix(out, "шаг 10/10: потеря ") || !strings.Contains(out, "эмбеддинги ") || strings.Contains(out, "tune:") {
+	if out := buf.String(); !strings.HasPrefix(out, "шаг 10/10: loss ") || !strings.Contains(out, "эмбеддинги ") || strings.Contains(out, "tune:") {
 		t.Errorf("the server's progress was not reported: %q", out)
 	}
 }
