@@ -85,3 +85,40 @@ func TestCellsLinkNoEngine(t *testing.T) {
 		}
 	}
 }
+
+// taskLeaks are numbers a task of notebook 01 asks for (or that depend on the
+// loaded model), in the forms text would give them away in, for both models the
+// notebooks run on — GPT-2 small (12 blocks, 13 states) and demo (6 blocks, 7
+// states): none may appear before the task that asks for it.
+var taskLeaks = []struct {
+	task     string // the call that asks
+	patterns []*regexp.Regexp
+}{
+	{"exercises.Task3(", []*regexp.Regexp{ // how many blocks
+		regexp.MustCompile(`блок(а|ов|и)?\s*(11|5)\b`), regexp.MustCompile(`\b(12|6)\s+блок`), regexp.MustCompile(`blocks\.(11|5)\b`),
+		regexp.MustCompile(`Layer\s*(13|7)\b`), regexp.MustCompile(`h\.(11|5)\b`)}},
+	{"exercises.Task7(", []*regexp.Regexp{ // how many states (projections per step)
+		regexp.MustCompile(`\b(13|7)\s+состояни`), regexp.MustCompile(`Layer\s*(13|7)\b`), regexp.MustCompile(`\b130\b`)}},
+}
+
+// TestNoNumberBeforeItsTask scans the text of notebook 01 (solution and student)
+// up to each task and fails on a number that task asks for.
+func TestNoNumberBeforeItsTask(t *testing.T) {
+	for _, name := range []string{solutions[0], studentName(solutions[0])} {
+		var before strings.Builder
+		for _, c := range readNotebook(t, name).cells() {
+			src := text(c["source"])
+			for _, leak := range taskLeaks {
+				if !strings.Contains(src, leak.task) {
+					continue
+				}
+				for _, p := range leak.patterns {
+					if m := p.FindString(before.String()); m != "" {
+						t.Errorf("%s: %q appears before %s asks for it", name, m, strings.TrimSuffix(leak.task, "("))
+					}
+				}
+			}
+			before.WriteString(src + "\n")
+		}
+	}
+}
