@@ -276,8 +276,8 @@ func TestStudentBlanks(t *testing.T) {
 				}
 			}
 		}
-		if name == solutions[0] && blanks != 6 {
-			t.Errorf("%s has %d blank cells, want 6: tasks 1, 2–4, 5, 6 and 7, and the projection", name, blanks)
+		if name == solutions[0] && blanks != 7 {
+			t.Errorf("%s has %d blank cells, want 7: tasks 1, 2–4, 5, 6 and 7, the projection and softmax", name, blanks)
 		}
 	}
 }
@@ -550,8 +550,8 @@ func TestNotebooksExecute(t *testing.T) {
 	checks := map[string]func(t *testing.T, e *executed){
 		"01_logit_lens_by_hand.ipynb": func(t *testing.T, e *executed) {
 			out := e.printed()
-			if n := countOf(out, "✓ Верно!"); n != 8 || strings.Contains(out, "✗ ") {
-				t.Errorf("want the 7 task checkers and the projection's to print ✓ and none ✗; got %d ✓:\n%s", n, tail(out, 3000))
+			if n := countOf(out, "✓ Верно!"); n != 9 || strings.Contains(out, "✗ ") {
+				t.Errorf("want the 7 task checkers, the projection's and softmax's to print ✓ and none ✗; got %d ✓:\n%s", n, tail(out, 3000))
 			}
 			for _, s := range []string{"вручную", "project совпадает с lensnb.DecodeLogits", "по косинусу"} {
 				if !strings.Contains(out, s) {
@@ -576,8 +576,8 @@ func TestNotebooksExecute(t *testing.T) {
 		},
 		"01_logit_lens_by_hand_student.ipynb": func(t *testing.T, e *executed) {
 			out := e.printed()
-			if n, p := countOf(out, "✗ Задание"), countOf(out, "✗ Упражнение «проекция вручную»"); n != 7 || p != 1 || strings.Contains(out, "✓ Верно!") {
-				t.Errorf("the untouched blanks must give 7 task hints and the projection's (✗) and no ✓; got %d and %d ✗:\n%s", n, p, tail(out, 3000))
+			if n, p, s := countOf(out, "✗ Задание"), countOf(out, "✗ Упражнение «проекция вручную»"), countOf(out, "✗ Упражнение «softmax»"); n != 7 || p != 1 || s != 1 || strings.Contains(out, "✓ Верно!") {
+				t.Errorf("the untouched blanks must give 7 task hints, the projection's and softmax's (✗) and no ✓; got %d, %d and %d ✗:\n%s", n, p, s, tail(out, 3000))
 			}
 			if len(e.displays("image/png")) < 1 || e.charts() < 1 {
 				t.Error("the cells after the blanks did not draw the heatmaps")
