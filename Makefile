@@ -46,8 +46,9 @@ bench:
 # notebook installs Jupyter and the GoNB kernel (scripts/install-jupyter.sh), builds
 # the model server the notebooks' cells talk to (once per source tree, into the user
 # cache; a cell would otherwise build it on first use), then opens the practicum's
-# notebooks. The model comes from LOGITLENS_MODEL (default
-# gpt2; LOGITLENS_MODEL=tiny make notebook runs offline on random weights).
+# notebooks. The model comes from LOGITLENS_MODEL (default gpt2 when it is cached
+# or downloadable, else demo, with a line that says so; LOGITLENS_MODEL=tiny make
+# notebook runs on random weights).
 notebook:
 	bash scripts/install-jupyter.sh
 	go run ./cmd/logitlens-server -install

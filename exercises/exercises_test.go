@@ -642,3 +642,22 @@ func sortedByValue(xs []float64) []int {
 	sort.SliceStable(idx, func(a, b int) bool { return xs[idx[a]] > xs[idx[b]] })
 	return idx
 }
+
+// Without LOGITLENS_MODEL and without GPT-2 in the cache or the network, the
+// notebooks get the demo model and one line that says so, not an error; an
+// explicit gpt2 still gets the error with its ways out.
+func TestDefaultModelOffline(t *testing.T) {
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv(EnvModel, "")
+	var m *lensnb.Model
+	var err error
+	printed := capture(func() { m, err = LoadModel() })
+	if err != nil || !lensnb.IsDemo(m) || !strings.Contains(printed, "работаем с моделью demo") || !strings.Contains(printed, "LOGITLENS_MODEL=gpt2") {
+		t.Errorf("offline default: %v, demo %v, printed %q", err, m != nil && lensnb.IsDemo(m), printed)
+	}
+	t.Setenv(EnvModel, "gpt2")
+	if _, err := LoadModel(); err == nil {
+		t.Error("an explicit gpt2 offline must be an error")
+	}
+}

@@ -35,8 +35,23 @@ const randomSuffix = " (случайные веса)"
 // IsRandom reports whether m was loaded as one of the random-weights models.
 func IsRandom(m *lensnb.Model) bool { return lensnb.IsRandom(m) }
 
-// LoadModel loads the model named by LOGITLENS_MODEL (DefaultModel when unset).
-func LoadModel() (*lensnb.Model, error) { return LoadModelFrom(os.Getenv(EnvModel)) }
+// LoadModel loads the model named by LOGITLENS_MODEL. Unset, it is DefaultModel
+// when that can be had (cached, or downloadable now), else — a student offline —
+// the demo model, with one line that says so.
+func LoadModel() (*lensnb.Model, error) {
+	ref := strings.TrimSpace(os.Getenv(EnvModel))
+	if ref != "" {
+		return LoadModelFrom(ref)
+	}
+	m, err := LoadModelFrom(DefaultModel)
+	var me *lensnb.ModelError
+	if err == nil || !errors.As(err, &me) || !me.Unavailable() {
+		return m, err
+	}
+	fmt.Fprintf(out(), "ℹ GPT-2 small нет в кэше, и скачать её сейчас нельзя — работаем с моделью demo. "+
+		"Чтобы взять GPT-2, подключитесь к сети или задайте %%env %s=gpt2.\n", EnvModel)
+	return LoadModelFrom(lensnb.DemoModel)
+}
 
 // LoadModelFrom opens ref with lensnb.OpenModel: the model is held by a model
 // server that the first cell starts and later cells reuse (LOGITLENS_RESIDENT=0:
