@@ -32,7 +32,8 @@ func main() {
 }
 
 // mainCode runs the command and returns its exit status: 0 (also for --help), 2
-// for a command line that does not parse, 1 for any other error (printed).
+// for a command line that does not parse or cannot run as given, 1 for any other
+// error (printed).
 func mainCode(args []string, stdout, stderr io.Writer) int {
 	err := run(args, stdout, stderr)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -41,16 +42,38 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 	return exitCode(err)
 }
 
+// run runs the command line: a subcommand (serve, tune, help) or the lens.
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "serve" {
-		return serve(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			return serve(args[1:], stdout, stderr)
+		case "tune":
+			return tune(args[1:], stdout, stderr)
+		case "help":
+			return help(args[1:], stdout, stderr)
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			return usageError{fmt.Errorf("unknown command %q: run the lens with flags (logitlens --model demo --prompt \"Are cats good?\"), or use logitlens serve or logitlens tune; see logitlens --help", args[0])}
+		}
 	}
-	if len(args) > 0 && args[0] == "tune" {
-		return tune(args[1:], stdout, stderr)
+	return lensCommand(args, stdout, stderr)
+}
+
+// help is `logitlens help [serve|tune]`: the usage, as --help prints it.
+func help(args []string, stdout, stderr io.Writer) error {
+	switch {
+	case len(args) == 0:
+		return lensCommand([]string{"--help"}, stdout, stderr)
+	case len(args) == 1 && (args[0] == "serve" || args[0] == "tune"):
+		return run([]string{args[0], "--help"}, stdout, stderr)
 	}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return usageError{fmt.Errorf("unknown command %q: run the lens with flags (logitlens --model demo --prompt \"Are cats good?\"), or use logitlens serve or logitlens tune; see logitlens --help", args[0])}
-	}
+	return usageError{fmt.Errorf("help %s: there is help on logitlens, logitlens serve and logitlens tune (logitlens help serve)", strings.Join(args, " "))}
+}
+
+// lensCommand is the lens itself: flags checked, model loaded, lens run, table
+// printed and files written.
+func lensCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("logitlens", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: logitlens --prompt TEXT [--model REF] [flags]   the logit lens of a prompt (or of a generation)
@@ -62,141 +85,117 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	modelRef := fs.String("model", "gpt2", `hub id (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, org/name[@revision]), a local folder, "demo" (a small GPT-2 trained on public-domain text, shipped with the repository: no download), or random weights: "tiny", "random", "small"`)
-	prompt := fs.String("prompt", "", "the text to run the lens on")
-	generate := fs.Int("generate", 0, "generate N tokens greedily and lens every generated token (the course's Part 1) instead of the prompt positions")
-	finalNorm := fs.Bool("final-norm", true, "apply ln_f to intermediate states before lm_head (false: project raw states, as the course's Part 1)")
-	topk := fs.Int("topk", 5, "top-k tokens kept per cell")
-	target := fs.String("target", "", "also report the probability and rank of this token (its text, e.g. \" cat\", or #id)")
-	residMid := fs.Bool("resid-mid", false, "also lens the residual stream after attention (prompt lens only)")
-	layers := fs.String("layers", "", "comma-separated blocks to show (default all; the last is always shown)")
-	stride := fs.Int("stride", 0, "show every Nth block")
-	jsonPath := fs.String("json", "", "write the lens as JSON to this file")
-	csvPath := fs.String("csv", "", "write the lens as CSV to this file")
-	htmlPath := fs.String("html", "", "write an interactive heatmap (standalone HTML) to this file")
-	attribute := fs.String("attribute", "", "also attribute this token's logit (its text, e.g. \" Paris\") to the embeddings, every block's attention and MLP, and every head (direct logit attribution; prompt only)")
-	versus := fs.String("versus", "", "with --attribute: attribute the logit difference against this token (e.g. \" Rome\")")
-	lens := fs.String("lens", "logit", "logit (the logit lens) or tuned (the tuned lens: each state through its trained translator; needs --translators)")
-	translators := fs.String("translators", "", "with --lens tuned: the folder `logitlens tune` wrote")
-	offline := fs.Bool("offline", false, "never contact the hub; use the cache only")
-	quiet := fs.Bool("quiet", false, "do not print the table")
-	width := fs.Int("width", 0, "fit the printed tables to this many columns (default: $COLUMNS, else the terminal's width, else 120)")
-	if err := parse(fs, args, stdout, stderr); err != nil {
+	f := newLensFlags(fs)
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := checkLensFlags(fs, *prompt, *generate, *topk, *stride, *width); err != nil {
-		return err
+	if fs.NArg() > 0 {
+		return strayArgument(fs)
 	}
-	for _, o := range []struct{ flag, path, example string }{{"json", *jsonPath, "lens.json"}, {"csv", *csvPath, "lens.csv"}, {"html", *htmlPath, "lens.html"}} {
-		if err := checkOutput(o.flag, o.path, o.example); err != nil {
-			return err
-		}
-	}
-	if *versus != "" && *attribute == "" {
-		return usageError{errors.New(`--versus needs --attribute, e.g. --attribute " Paris" --versus " Rome"`)}
-	}
-	switch {
-	case *lens != "logit" && *lens != "tuned":
-		return usageError{fmt.Errorf("--lens %q: use logit or tuned", *lens)}
-	case *lens == "tuned" && *translators == "":
-		return usageError{errors.New("--lens tuned needs --translators DIR (train them with: logitlens tune --model M --text FILE --out DIR)")}
-	case *lens == "logit" && *translators != "":
-		return usageError{errors.New("--translators is for --lens tuned")}
-	case *lens == "tuned" && !*finalNorm:
-		return usageError{errors.New("--lens tuned reads through ln_f: drop --final-norm=false")}
-	}
-	if *attribute != "" && *generate > 0 {
-		return usageError{errors.New("--attribute works on the prompt's positions: drop --generate (or run the generated text as a prompt)")}
-	}
-	if *translators != "" {
-		if _, err := os.Stat(*translators); err != nil {
-			return usageError{fmt.Errorf("--translators %s: %w (train translators with: logitlens tune --model M --text FILE --out DIR)", *translators, err)}
-		}
-	}
-	m, err := loadModel(*modelRef, *offline, stderr)
+	layers, err := f.check()
 	if err != nil {
 		return err
 	}
-	opts := lensnb.Options{NoFinalNorm: !*finalNorm, TopK: *topk, ResidMid: *residMid, Stride: *stride}
-	if *lens == "tuned" {
-		if opts.Tuned, err = lensnb.LoadTunedLens(m, *translators); err != nil {
-			return err
+	m, err := loadModel(f.modelRef, f.offline, stderr)
+	if err != nil {
+		return err
+	}
+	r, err := f.run(m, layers)
+	if err != nil {
+		return err
+	}
+	if !f.quiet {
+		tw := terminalWidth(f.width, stdout)
+		printTable(stdout, r, tw)
+		if r.Attribution != nil {
+			printAttribution(stdout, r.Attribution, tw)
 		}
 	}
-	if *layers != "" {
-		for _, f := range strings.Split(*layers, ",") {
-			l, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				return fmt.Errorf("--layers: %q is not a block number", f)
-			}
-			opts.Layers = append(opts.Layers, l)
-		}
-	}
-	if *target != "" {
-		id, err := targetID(m, *target)
-		if err != nil {
-			return err
-		}
-		opts.Target = lensnb.TokenID(id)
-	}
-	if *generate > 0 {
-		if n, err := m.Tokenizer.Encode(*prompt); err == nil && len(n)+*generate > m.Config.NPositions {
-			return usageError{fmt.Errorf("--generate %d: the prompt (%d tokens) and the generated tokens must fit the model's context of %d tokens: give at most --generate %d",
-				*generate, len(n), m.Config.NPositions, max(0, m.Config.NPositions-len(n)))}
-		}
+	return f.write(r, stderr)
+}
+
+// run runs the lens (and the attribution) of the flags on m.
+func (f *lensFlags) run(m *lensnb.Model, layers []int) (*lensnb.Result, error) {
+	opts, err := f.options(m, layers)
+	if err != nil {
+		return nil, err
 	}
 	var r *lensnb.Result
-	if *generate > 0 {
-		r, err = lensnb.Generate(m, *prompt, *generate, opts)
+	if f.generate > 0 {
+		r, err = lensnb.Generate(m, f.prompt, f.generate, opts)
 	} else {
-		r, err = lensnb.Prompt(m, *prompt, opts)
+		r, err = lensnb.Prompt(m, f.prompt, opts)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r.Model = *modelRef
+	r.Model = f.modelRef
 	switch {
 	case lensnb.IsRandom(m):
 		r.Model = m.Ref + " — predictions are meaningless"
 	case lensnb.IsDemo(m):
 		r.Model = m.Ref
 	}
-	if *attribute != "" {
-		targets := []string{*attribute}
-		if *versus != "" {
-			targets = append(targets, *versus)
+	if f.attribute != "" {
+		targets := []string{f.attribute}
+		if f.versus != "" {
+			targets = append(targets, f.versus)
 		}
-		a, err := lensnb.Attribute(m, *prompt, targets...)
+		a, err := lensnb.Attribute(m, f.prompt, targets...)
 		if err != nil {
-			return fmt.Errorf("--attribute: %w", err)
+			return nil, fmt.Errorf("--attribute: %w", err)
 		}
 		a.Model = r.Model
 		r.Attribution = a
 	}
-	if !*quiet {
-		tw := terminalWidth(*width, stdout)
-		printTable(stdout, r, tw)
-		if r.Attribution != nil {
-			printAttribution(stdout, r.Attribution, tw)
+	return r, nil
+}
+
+// options are the lens options of the flags for m; the flags that depend on the
+// model (--generate's room in the context, --target) are checked here.
+func (f *lensFlags) options(m *lensnb.Model, layers []int) (lensnb.Options, error) {
+	opts := lensnb.Options{NoFinalNorm: !f.finalNorm, TopK: f.topk, ResidMid: f.residMid, Stride: f.stride, Layers: layers}
+	var err error
+	if f.lens == "tuned" {
+		if opts.Tuned, err = lensnb.LoadTunedLens(m, f.translators); err != nil {
+			return opts, err
 		}
 	}
-	if err := writeFile(*jsonPath, r.WriteJSON); err != nil {
+	if f.target != "" {
+		id, err := targetID(m, f.target)
+		if err != nil {
+			return opts, err
+		}
+		opts.Target = lensnb.TokenID(id)
+	}
+	if f.generate > 0 {
+		if n, err := m.Tokenizer.Encode(f.prompt); err == nil && len(n)+f.generate > m.Config.NPositions {
+			return opts, usageError{fmt.Errorf("--generate %d: the prompt (%d tokens) and the generated tokens must fit the model's context of %d tokens: give at most --generate %d",
+				f.generate, len(n), m.Config.NPositions, max(0, m.Config.NPositions-len(n)))}
+		}
+	}
+	return opts, nil
+}
+
+// write writes the files the flags name, and says so on stderr.
+func (f *lensFlags) write(r *lensnb.Result, stderr io.Writer) error {
+	if err := writeFile(f.jsonPath, r.WriteJSON); err != nil {
 		return err
 	}
-	if err := writeFile(*csvPath, r.WriteCSV); err != nil {
+	if err := writeFile(f.csvPath, r.WriteCSV); err != nil {
 		return err
 	}
 	attributionCSV := ""
-	if *csvPath != "" && r.Attribution != nil {
-		attributionCSV = strings.TrimSuffix(*csvPath, filepath.Ext(*csvPath)) + ".attribution.csv"
+	if f.csvPath != "" && r.Attribution != nil {
+		attributionCSV = strings.TrimSuffix(f.csvPath, filepath.Ext(f.csvPath)) + ".attribution.csv"
 		if err := writeFile(attributionCSV, r.Attribution.WriteCSV); err != nil {
 			return err
 		}
 	}
-	if err := writeFile(*htmlPath, func(w io.Writer) error { return writeHTML(w, r) }); err != nil {
+	if err := writeFile(f.htmlPath, func(w io.Writer) error { return writeHTML(w, r) }); err != nil {
 		return err
 	}
-	for _, p := range []string{*jsonPath, *csvPath, attributionCSV, *htmlPath} {
+	for _, p := range []string{f.jsonPath, f.csvPath, attributionCSV, f.htmlPath} {
 		if p != "" {
 			fmt.Fprintln(stderr, "wrote", p)
 		}
@@ -204,38 +203,18 @@ flags:
 	return nil
 }
 
-// checkLensFlags says what is wrong with the lens's flags before a model loads.
-func checkLensFlags(fs *flag.FlagSet, prompt string, generate, topk, stride, width int) error {
-	switch {
-	case fs.NArg() > 0:
-		return usageError{fmt.Errorf("unexpected argument %q (flags go before values: --prompt \"text\")", fs.Arg(0))}
-	case prompt == "":
-		return usageError{errors.New(`--prompt is required, e.g. --prompt "Are cats good?"`)}
-	case generate < 0:
-		return usageError{fmt.Errorf("--generate %d must be positive (the number of tokens to generate)", generate)}
-	case generate > maxGenerate:
-		return usageError{fmt.Errorf("--generate %d is more than GPT-2's context holds: give at most %d", generate, maxGenerate)}
-	case topk < 1 || topk > 64:
-		return usageError{fmt.Errorf("--topk %d: give between 1 and 64 tokens per cell", topk)}
-	case stride < 0:
-		return usageError{fmt.Errorf("--stride %d must be positive (show every Nth block)", stride)}
-	case width < 0:
-		return usageError{fmt.Errorf("--width %d must be positive (columns of the printed table)", width)}
-	}
-	return nil
-}
-
-// maxGenerate bounds --generate before a model is loaded: no GPT-2 has a longer
-// context (the model's own n_positions is checked when it runs).
-const maxGenerate = 1024
-
+// loadModel loads ref (engine.LoadModel), warning on stderr when its weights are random.
 func loadModel(ref string, offline bool, stderr io.Writer) (*lensnb.Model, error) {
-	if _, random := lensnb.RandomModels[ref]; random {
+	if _, random := lensnb.RandomModels[strings.ToLower(strings.TrimSpace(ref))]; random {
 		fmt.Fprintf(stderr, "logitlens: %s: RANDOM WEIGHTS with GPT-2's tokenizer; its predictions are noise. Use --model gpt2 for the real model.\n", strings.ToUpper(ref))
 	}
-	return engine.LoadModel(ref, lensnb.LoadModelOptions{Progress: stderr, Offline: offline})
+	return loadEngine(ref, lensnb.LoadModelOptions{Progress: stderr, Offline: offline})
 }
 
+// loadEngine loads a model: engine.LoadModel (a test counts the loads).
+var loadEngine = engine.LoadModel
+
+// targetID is the token id --target names: "#id", or the text of one token.
 func targetID(m *lensnb.Model, s string) (int, error) {
 	if strings.HasPrefix(s, "#") {
 		id, err := strconv.Atoi(s[1:])

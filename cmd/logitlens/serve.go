@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"strconv"
 
-	"github.com/logitlens-go/logitlens/engine"
 	"github.com/logitlens-go/logitlens/explorer"
 	"github.com/logitlens-go/logitlens/lensnb"
 )
@@ -26,18 +25,21 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	modelRef := fs.String("model", "demo", "the model to explore (as for the lens: a hub id, a folder, demo, or a random model)")
 	addr := fs.String("addr", "127.0.0.1:8080", "where to listen: a loopback address (the page is for this machine only)")
-	if err := parse(fs, args, stdout, stderr); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("serve: unexpected argument %q (flags only: --model, --addr)", fs.Arg(0))}
+	}
+	if _, err := checkModel(*modelRef); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	ln, err := listenLoopback(*addr)
 	if err != nil {
 		return err
 	}
 	s := explorer.New(*modelRef, func() (*lensnb.Model, error) {
-		return engine.LoadModel(*modelRef, lensnb.LoadModelOptions{Progress: stderr})
+		return loadEngine(*modelRef, lensnb.LoadModelOptions{Progress: stderr})
 	})
 	fmt.Fprintf(stdout, "logitlens: explorer on http://%s/ (model %s loading; Ctrl-C stops)\n", ln.Addr(), *modelRef)
 	srv := &http.Server{Handler: s.Handler()}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,22 +47,70 @@ func TestWrite(t *testing.T) {
 // a temporary file used to be created in "/").
 func TestWriteRefusesDirectories(t *testing.T) {
 	dir := t.TempDir()
-	for _, p := range []string{dir, dir + "/", ""} {
-		if err := WriteBytes(p, []byte("x")); err == nil {
+	t.Chdir(dir)
+	os.Mkdir("d", 0o755)
+	if err := WriteBytes("", nil); err == nil || !strings.Contains(err.Error(), "no file name") {
+		t.Errorf(`WriteBytes(""): %v`, err)
+	}
+	for _, p := range []string{dir, dir + "/", ".", "..", "d", "d/", "d/.", "nope/..", "nope/../d", "/"} {
+		err := WriteBytes(p, []byte("x"))
+		if err == nil {
 			t.Errorf("WriteBytes(%q) wrote", p)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "directory") && !strings.Contains(msg, "names a folder") {
+			t.Errorf("WriteBytes(%q): %v, want it to say the path is a folder", p, err)
 		}
 	}
 	entries, _ := os.ReadDir(dir)
 	parent, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".tmp-*"))
-	if len(entries) != 0 || len(parent) != 0 {
+	if len(entries) != 1 || len(parent) != 0 {
 		t.Errorf("left behind: %v %v", entries, parent)
 	}
-	// A relative path with a trailing "." element: the temporary file is beside the target.
-	t.Chdir(dir)
+	// A relative path with a ".." element: the temporary file is beside the target.
 	if err := WriteBytes(filepath.Join("sub", "..", "f.txt"), []byte("ok")); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "f.txt")); err != nil || string(b) != "ok" {
 		t.Errorf("f.txt: %q %v", b, err)
+	}
+}
+
+// The temporary file is created in the target's own folder (so that the rename
+// is atomic), for absolute and relative paths alike.
+func TestWriteKeepsTheTemporaryFileBesideTheTarget(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, c := range []struct{ path, folder string }{
+		{"f.txt", dir},
+		{"./g.txt", dir},
+		{filepath.Join("a", "b", "h.txt"), filepath.Join(dir, "a", "b")},
+		{filepath.Join(dir, "a", "i.txt"), filepath.Join(dir, "a")},
+	} {
+		var seen []string
+		err := Write(c.path, func(io.Writer) error {
+			seen, _ = filepath.Glob(filepath.Join(c.folder, ".tmp-*"))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		if len(seen) != 1 || !strings.HasPrefix(filepath.Base(seen[0]), ".tmp-"+filepath.Base(c.path)+"-") {
+			t.Errorf("%s: temporary files in %s while writing: %v, want one", c.path, c.folder, seen)
+		}
+		if left, _ := filepath.Glob(filepath.Join(c.folder, ".tmp-*")); len(left) != 0 {
+			t.Errorf("%s: left behind %v", c.path, left)
+		}
+	}
+}
+
+// A folder where no file can be created is named in the error.
+func TestWriteNamesTheFolderItCannotWriteIn(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	err := WriteBytes(filepath.Join(file, "x.json"), []byte("x"))
+	if err == nil || !strings.Contains(err.Error(), "write "+filepath.Join(file, "x.json")) {
+		t.Errorf("got %v, want the target named", err)
 	}
 }
