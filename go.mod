@@ -11,6 +11,7 @@ require (
 	github.com/janpfeifer/gonb v0.11.5
 	golang.org/x/image v0.26.0
 	golang.org/x/sys v0.48.0
+	golang.org/x/text v0.35.0
 	gonum.org/v1/plot v0.15.2
 )
 
@@ -30,7 +31,8 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
 	golang.org/x/exp v0.0.0-20260908205506-85c1c2202aba // indirect
-	golang.org/x/text v0.35.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
 )
+
+replace github.com/gomlx/compute => ./third_party/compute
