@@ -36,6 +36,7 @@ const (
 	GoBackendNoSIMD_KC   = "GOMLX_GO_NOSIMD_KC"
 	GoBackendNoSIMD_MC   = "GOMLX_GO_NOSIMD_MC"
 	GoBackendNoSIMD_NC   = "GOMLX_GO_NOSIMD_NC"
+	GoBackendThinRows    = "GOMLX_GO_THIN_ROWS"
 )
 
 // ReadBool reads the boolean value of the environment variable with the given name.

@@ -45,6 +45,10 @@ func avx512RouterFloat32( //alt:f32
 			batchSize, lhsCrossSize, rhsCrossSize)
 	}
 
+	if !useSmallVariant && avx512ThinFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output) { //alt:f32
+		return //alt:f32
+	} //alt:f32
+
 	if useSmallVariant {
 		avx512SmallFloat32Parallel( //alt:f32
 			//alt:bf16 avx512SmallBFloat16Parallel(

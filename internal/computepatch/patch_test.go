@@ -1,0 +1,139 @@
+package computepatch
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/nn"
+
+	_ "github.com/gomlx/compute/gobackend"
+)
+
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := compute.NewWithConfig("go:ops_sequential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func random(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// want is x [m,k] × w (+ bias) in float64: w is [k,n] (inputsOutputs) or [n,k].
+func want(x, w, bias []float32, m, k, n int, inputsOutputs bool) []float64 {
+	out := make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var s float64
+			for l := range k {
+				wv := w[j*k+l]
+				if inputsOutputs {
+					wv = w[l*n+j]
+				}
+				s += float64(x[i*k+l]) * float64(wv)
+			}
+			if bias != nil {
+				s += float64(bias[j])
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+// TestFewRowsDense: nn.Dense in both weight layouts (GPT-2's Conv1D [in,out] and
+// Linear/tied lm_head [out,in]), with and without bias, for row counts that take
+// the thin path (1..16: groups of 4 and remainders) and one that does not (17),
+// column counts with every tile remainder, against float64.
+func TestFewRowsDense(t *testing.T) {
+	backend := goBackend(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, k := range []int{1024, 768} {
+		for _, n := range []int{64*40 + 16 + 3, 5003} {
+			for _, m := range []int{1, 3, 4, 5, 8, 16, 17} {
+				for _, layout := range []compute.DenseLayout{compute.DenseLayoutInputOutputs, compute.DenseLayoutOutputsInput} {
+					for _, withBias := range []bool{false, true} {
+						name := fmt.Sprintf("m%d_k%d_n%d_%v_bias%v", m, k, n, layout, withBias)
+						x, w := random(r, m*k), random(r, k*n)
+						var bias []float32
+						if withBias {
+							bias = random(r, n)
+						}
+						io := layout == compute.DenseLayoutInputOutputs
+						wShape := []int{n, k}
+						if io {
+							wShape = []int{k, n}
+						}
+						args := []any{tensors.FromFlatDataAndDimensions(x, m, k), tensors.FromFlatDataAndDimensions(w, wShape...)}
+						fn := func(x, w *graph.Node) *graph.Node { return nn.Dense(x, w, nil, layout) }
+						var got *tensors.Tensor
+						var err error
+						if withBias {
+							args = append(args, tensors.FromFlatDataAndDimensions(bias, n))
+							got, err = graph.ExecOnce(backend, func(x, w, b *graph.Node) *graph.Node { return nn.Dense(x, w, b, layout) }, args...)
+						} else {
+							got, err = graph.ExecOnce(backend, fn, args...)
+						}
+						if err != nil {
+							t.Fatalf("%s: %v", name, err)
+						}
+						compare(t, name, got.Value().([][]float32), want(x, w, bias, m, k, n, io), n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFewRowsDot: graph.Dot with a transposed RHS through DotGeneral, the form
+// the lens engine uses for the unembedding of a few states.
+func TestFewRowsDot(t *testing.T) {
+	backend := goBackend(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	const k, n = 768, 50257 / 8
+	for _, m := range []int{1, 2, 4, 7} {
+		x, w := random(r, m*k), random(r, n*k)
+		got, err := graph.ExecOnce(backend, func(x, w *graph.Node) *graph.Node {
+			return graph.DotGeneral(x, []int{1}, nil, w, []int{1}, nil)
+		}, tensors.FromFlatDataAndDimensions(x, m, k), tensors.FromFlatDataAndDimensions(w, n, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare(t, fmt.Sprintf("dot_m%d", m), got.Value().([][]float32), want(x, w, nil, m, k, n, false), n)
+	}
+}
+
+// compare allows float32 rounding of a k-term sum: |Δ| ≤ 1e-4 · (1 + |want|).
+func compare(t *testing.T, name string, got [][]float32, want []float64, n int) {
+	t.Helper()
+	if len(got)*n != len(want) {
+		t.Fatalf("%s: %d rows of output, want %d", name, len(got), len(want)/n)
+	}
+	worst, at := 0.0, 0
+	for i, row := range got {
+		if len(row) != n {
+			t.Fatalf("%s: row %d has %d columns, want %d", name, i, len(row), n)
+		}
+		for j, v := range row {
+			w := want[i*n+j]
+			if d := math.Abs(float64(v)-w) / (1 + math.Abs(w)); d > worst || math.IsNaN(d) {
+				worst, at = d, i*n+j
+			}
+		}
+	}
+	if worst > 1e-4 || math.IsNaN(worst) {
+		t.Errorf("%s: relative error %.3g at row %d column %d (got %v, want %v)", name, worst, at/n, at%n, got[at/n][at%n], want[at])
+	}
+}
