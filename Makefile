@@ -37,6 +37,7 @@ test: deps vet
 bench:
 	bash scripts/install-reference.sh
 	go run ./cmd/bench
+	go run ./cmd/bench -genstep
 	go run ./cmd/bench -scale
 	go run ./cmd/train -bench 40
 	go test ./engine -run XXX -bench TuneStep -benchtime 1x

@@ -127,7 +127,17 @@ func (m *Model) Generate(ids []int, opts GenerateOptions) (*Generation, error) {
 		for i := range positions {
 			positions[i] = int32(min(start+i, m.Config.NPositions-1))
 		}
-		inputs := append([]any{tensors.FromFlatDataAndDimensions(idsT, 1, padded), tensors.FromFlatDataAndDimensions(positions, padded), int32(start), int32(len(feed) - 1)}, caches...)
+		inputs := []any{tensors.FromFlatDataAndDimensions(idsT, 1, padded), tensors.FromFlatDataAndDimensions(positions, padded), int32(start), int32(len(feed) - 1)}
+		for _, c := range caches {
+			// Donated, the caches are updated in place; passed as they are, the
+			// backend copies every cache on every step (its DynamicUpdateSlice
+			// may not write into a buffer it does not own).
+			d, err := DonateTensorBuffer(c.(*tensors.Tensor), m.backend, 0)
+			if err != nil {
+				return nil, fmt.Errorf("generate step %d: %w", len(gen.Steps), err)
+			}
+			inputs = append(inputs, d)
+		}
 		outs, err := exec.Call(inputs...)
 		if err != nil {
 			return nil, fmt.Errorf("generate step %d: %w", len(gen.Steps), err)

@@ -143,10 +143,18 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "instead: run -items' first item (ours) -reps times after a warm-up under the CPU profiler, write the profile here")
 	scale := flag.Bool("scale", false, "run the scale table (gpt2-medium, -large, -xl shapes, and SmolLM2-135M's, Qwen2.5-0.5B's and Pythia-160m's) instead of the GPT-2-small table")
 	sizes := flag.String("sizes", "", "with -scale: comma-separated sizes (default all): medium,large,xl,smollm2-135m,qwen2.5-0.5b,pythia-160m")
+	genStep := flag.Bool("genstep", false, "instead: time one generation step on GPT-2-small shapes against the memory read bandwidth (ours only)")
 	childSession := flag.String("child-session", "", "internal: run these items once each in this process (-scale)")
 	flag.Parse()
 	if *childSession != "" {
 		if err := serveSession(*modelDir, *childSession); err != nil {
+			fail(err)
+		}
+		return
+	}
+	if *genStep {
+		fmt.Printf("machine: %s; load average at start %s\n", machine(), loadavg())
+		if err := runGenStep(*reps); err != nil {
 			fail(err)
 		}
 		return

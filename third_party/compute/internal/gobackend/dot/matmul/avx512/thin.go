@@ -88,11 +88,9 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, lhs, rhs 
 		clear(*p)
 		partials[i] = p
 		k0, k1 := i*kPerChunk, min((i+1)*kPerChunk, K)
-		for c0 := 0; c0 < N; c0 += thinColBlock {
-			for k := k0; k < k1; k += 4 {
-				for row := 0; row < M; row += 4 {
-					thinTile4x4Float32(lhs, rhs, M, N, K, *p, row, k, min(k+4, k1), c0, min(c0+thinColBlock, N))
-				}
+		for k := k0; k < k1; k += 4 {
+			for row := 0; row < M; row += 4 {
+				thinTile4x4Float32(lhs, rhs, M, N, K, *p, row, k, min(k+4, k1))
 			}
 		}
 	})
@@ -105,10 +103,6 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, lhs, rhs 
 	}
 }
 
-// thinColBlock is how many columns the partial sums of one pass over the rows hold
-// (4 rows × 1024 × 4 bytes = 16 KiB, within L1).
-const thinColBlock = 1024
-
 var thinPartials = sync.Pool{New: func() any { return new([]float32) }}
 
 // thinAccTile4x4Float32Asm adds, for v < vecs and r < 4, coef[4r:4r+4] · (w0..w3)[16v:16v+16]
@@ -117,12 +111,12 @@ var thinPartials = sync.Pool{New: func() any { return new([]float32) }}
 //go:noescape
 func thinAccTile4x4Float32Asm(coef *[16]float32, w0, w1, w2, w3, a0, a1, a2, a3 unsafe.Pointer, vecs int)
 
-// thinTile4x4Float32 adds lhs[row:row+4, k0:k1] × rhs[k0:k1, c0:c1] to acc (rows of
+// thinTile4x4Float32 adds lhs[row:row+4, k0:k1] × rhs[k0:k1, :] to acc (rows of
 // N; rows from row), with k1-k0 ≤ 4: LHS rows past M and RHS rows past k1 count
 // with a zero coefficient. The loop is in assembly: compiled from Go with
 // archsimd, the sixteen broadcast coefficients and the row pointers were reloaded
 // from the stack at every step, at half the memory speed.
-func thinTile4x4Float32(lhs, rhs []float32, M, N, K int, acc []float32, row, k0, k1, c0, c1 int) {
+func thinTile4x4Float32(lhs, rhs []float32, M, N, K int, acc []float32, row, k0, k1 int) {
 	var a [16]float32
 	for r := range min(4, M-row) {
 		for j := range k1 - k0 {
@@ -137,13 +131,12 @@ func thinTile4x4Float32(lhs, rhs []float32, M, N, K int, acc []float32, row, k0,
 	a1 := acc[(row+1)*N : (row+1)*N+N]
 	a2 := acc[(row+2)*N : (row+2)*N+N]
 	a3 := acc[(row+3)*N : (row+3)*N+N]
-	vecs := (c1 - c0) / 16
+	vecs := N / 16
 	if vecs > 0 {
-		thinAccTile4x4Float32Asm(&a, unsafe.Pointer(&w0[c0]), unsafe.Pointer(&w1[c0]), unsafe.Pointer(&w2[c0]), unsafe.Pointer(&w3[c0]),
-			unsafe.Pointer(&a0[c0]), unsafe.Pointer(&a1[c0]), unsafe.Pointer(&a2[c0]), unsafe.Pointer(&a3[c0]), vecs)
+		thinAccTile4x4Float32Asm(&a, unsafe.Pointer(&w0[0]), unsafe.Pointer(&w1[0]), unsafe.Pointer(&w2[0]), unsafe.Pointer(&w3[0]),
+			unsafe.Pointer(&a0[0]), unsafe.Pointer(&a1[0]), unsafe.Pointer(&a2[0]), unsafe.Pointer(&a3[0]), vecs)
 	}
-	c := c0 + 16*vecs
-	for ; c < c1; c++ {
+	for c := 16 * vecs; c < N; c++ {
 		a0[c] += a[0]*w0[c] + a[1]*w1[c] + a[2]*w2[c] + a[3]*w3[c]
 		a1[c] += a[4]*w0[c] + a[5]*w1[c] + a[6]*w2[c] + a[7]*w3[c]
 		a2[c] += a[8]*w0[c] + a[9]*w1[c] + a[10]*w2[c] + a[11]*w3[c]

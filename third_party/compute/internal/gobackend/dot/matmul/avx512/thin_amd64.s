@@ -6,7 +6,8 @@
 
 // func thinAccTile4x4Float32Asm(coef *[16]float32, w0, w1, w2, w3, a0, a1, a2, a3 unsafe.Pointer, vecs int)
 //
-// For each of vecs vectors of 16 floats (offset 64·v bytes from every pointer):
+// For each of vecs vectors of 16 floats (offset 64·v bytes from every pointer;
+// the RHS rows are prefetched 1 KiB ahead, the rows being read front to back):
 //   a_r += coef[4r+0]·w0 + coef[4r+1]·w1 + coef[4r+2]·w2 + coef[4r+3]·w3,  r = 0..3.
 // The sixteen coefficients stay broadcast in Z16..Z31 for the whole call.
 TEXT ·thinAccTile4x4Float32Asm(SB), NOSPLIT, $0-80
@@ -42,6 +43,10 @@ TEXT ·thinAccTile4x4Float32Asm(SB), NOSPLIT, $0-80
 	JLE done
 
 loop:
+	PREFETCHT0 1024(R8)(AX*1)
+	PREFETCHT0 1024(R9)(AX*1)
+	PREFETCHT0 1024(R10)(AX*1)
+	PREFETCHT0 1024(R11)(AX*1)
 	VMOVUPS (R8)(AX*1), Z0
 	VMOVUPS (R9)(AX*1), Z1
 	VMOVUPS (R10)(AX*1), Z2
