@@ -156,45 +156,48 @@ func addFloat32(dst, src []float32) {
 	}
 }
 
-// thinRows4 gives the LHS and output rows of the 4-row group at row: rows past
-// lhsCrossSize repeat the last row and write to scratch, so every group uses the
-// 4-row tiles.
-func thinRows4(lhs, output []float32, scratch *[4][64]float32, row, lhsCrossSize, contractingSize, rhsCrossSize, col int) (l [4]unsafe.Pointer, o [4]unsafe.Pointer) {
-	for i := range 4 {
-		r := min(row+i, lhsCrossSize-1)
-		l[i] = unsafe.Pointer(&lhs[r*contractingSize])
-		if row+i < lhsCrossSize {
-			o[i] = unsafe.Pointer(&output[(row+i)*rhsCrossSize+col])
-		} else {
-			o[i] = unsafe.Pointer(&scratch[i][0])
-		}
-	}
-	return
-}
+// thinDot1x8Float32Asm (thin_amd64.s) leaves in sums[j] the 16 lane sums of
+// lhs[0:16·vecs] · rhs row j, for the eight RHS rows from rhs, rhsRowBytes apart.
+//
+//go:noescape
+func thinDot1x8Float32Asm(lhs, rhs unsafe.Pointer, rhsRowBytes, vecs int, sums *[8][16]float32)
 
 // thinTransposedFloat32: output[:, colStart:colEnd] = lhs [M, K] × rhs [N, K]ᵀ for
-// those columns (RHS rows): dot products of contiguous rows, each RHS row read once.
-func thinTransposedFloat32(lhs, rhs []float32, lhsCrossSize, rhsCrossSize, contractingSize int, output []float32, colStart, colEnd int) {
-	var scratch [4][64]float32
+// those columns (RHS rows), eight RHS rows at a time: each LHS row is multiplied by
+// the eight rows (read from memory for the first LHS row, from cache after), so
+// the RHS is read once, front to back, and one LHS row costs one multiply-add per
+// RHS element (the small variant's 4×4 tiles would compute four).
+func thinTransposedFloat32(lhs, rhs []float32, M, N, K int, output []float32, colStart, colEnd int) {
+	var sums [8][16]float32
+	vecs := K / 16
 	col := colStart
-	for ; col+4 <= colEnd; col += 4 {
-		r := [4]unsafe.Pointer{}
-		for j := range 4 {
-			r[j] = unsafe.Pointer(&rhs[(col+j)*contractingSize])
-		}
-		for row := 0; row < lhsCrossSize; row += 4 {
-			l, o := thinRows4(lhs, output, &scratch, row, lhsCrossSize, contractingSize, rhsCrossSize, col)
-			avx512SmallTransposedTile4x4Float32Asm(l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3],
-				contractingSize, o[0], o[1], o[2], o[3])
+	for ; col+8 <= colEnd; col += 8 {
+		for row := range M {
+			l := lhs[row*K : (row+1)*K]
+			if vecs > 0 {
+				thinDot1x8Float32Asm(unsafe.Pointer(&l[0]), unsafe.Pointer(&rhs[col*K]), K*4, vecs, &sums)
+			}
+			for j := range 8 {
+				var s float32
+				for _, v := range sums[j] {
+					s += v
+				}
+				r := rhs[(col+j)*K : (col+j+1)*K]
+				for k := 16 * vecs; k < K; k++ {
+					s += l[k] * r[k]
+				}
+				output[row*N+col+j] = s
+			}
 		}
 	}
 	for ; col < colEnd; col++ {
-		for row := range lhsCrossSize {
+		r := rhs[col*K : (col+1)*K]
+		for row := range M {
 			var s float32
-			for k := range contractingSize {
-				s += lhs[row*contractingSize+k] * rhs[col*contractingSize+k]
+			for k, v := range lhs[row*K : (row+1)*K] {
+				s += v * r[k]
 			}
-			output[row*rhsCrossSize+col] = s
+			output[row*N+col] = s
 		}
 	}
 }

@@ -85,3 +85,69 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func thinDot1x8Float32Asm(lhs, rhs unsafe.Pointer, rhsRowBytes, vecs int, sums *[8][16]float32)
+//
+// Partial dot products of one LHS row with eight consecutive RHS rows (rhsRowBytes
+// apart) over vecs vectors of 16 floats: sums[j] holds the 16 lane sums for RHS row
+// j (the caller adds the lanes and the tail past 16·vecs). The RHS rows are
+// prefetched 1 KiB ahead.
+TEXT ·thinDot1x8Float32Asm(SB), NOSPLIT, $0-40
+	MOVQ lhs+0(FP), R8
+	MOVQ rhs+8(FP), R9
+	MOVQ rhsRowBytes+16(FP), DX
+	MOVQ vecs+24(FP), BX
+	LEAQ (R9)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R11)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	LEAQ (R13)(DX*1), SI
+	LEAQ (SI)(DX*1), DI
+	LEAQ (DI)(DX*1), R14
+
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ AX, AX
+	TESTQ BX, BX
+	JLE dot_done
+
+dot_loop:
+	PREFETCHT0 1024(R9)(AX*1)
+	PREFETCHT0 1024(R10)(AX*1)
+	PREFETCHT0 1024(R11)(AX*1)
+	PREFETCHT0 1024(R12)(AX*1)
+	PREFETCHT0 1024(R13)(AX*1)
+	PREFETCHT0 1024(SI)(AX*1)
+	PREFETCHT0 1024(DI)(AX*1)
+	PREFETCHT0 1024(R14)(AX*1)
+	VMOVUPS (R8)(AX*1), Z8
+	VFMADD231PS (R9)(AX*1), Z8, Z0
+	VFMADD231PS (R10)(AX*1), Z8, Z1
+	VFMADD231PS (R11)(AX*1), Z8, Z2
+	VFMADD231PS (R12)(AX*1), Z8, Z3
+	VFMADD231PS (R13)(AX*1), Z8, Z4
+	VFMADD231PS (SI)(AX*1), Z8, Z5
+	VFMADD231PS (DI)(AX*1), Z8, Z6
+	VFMADD231PS (R14)(AX*1), Z8, Z7
+	ADDQ $64, AX
+	DECQ BX
+	JNZ dot_loop
+
+dot_done:
+	MOVQ sums+32(FP), CX
+	VMOVUPS Z0, 0(CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, 256(CX)
+	VMOVUPS Z5, 320(CX)
+	VMOVUPS Z6, 384(CX)
+	VMOVUPS Z7, 448(CX)
+	VZEROUPPER
+	RET
