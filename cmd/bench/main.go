@@ -299,12 +299,14 @@ func measure(it item, dir, python, script string, reps int, torch bool) (result,
 		}
 	}
 	for i := 0; i < reps; i++ {
+		time.Sleep(settle)
 		s, err := ours.run()
 		if err != nil {
 			return r, fmt.Errorf("ours: %w", err)
 		}
 		r.ours = append(r.ours, s)
 		if them != nil {
+			time.Sleep(settle)
 			s, err := them.run()
 			if err != nil {
 				return r, fmt.Errorf("PyTorch: %w", err)
@@ -322,6 +324,13 @@ func measure(it item, dir, python, script string, reps int, torch bool) (result,
 	}
 	return r, nil
 }
+
+// settle is the pause before each timed run, so that each side starts on an idle
+// machine: right after a PyTorch run ours ran slower than after a pause (forward64
+// min 0.185-0.195 s back to back, 0.166 s with this pause, 0.125 s with no PyTorch
+// at all, 2026-12-05), PyTorch's threads still busy; the pause charges neither side
+// for the other's leftovers.
+const settle = 300 * time.Millisecond
 
 // child is a running item server: it answers "run" with the seconds one run took.
 type child struct {

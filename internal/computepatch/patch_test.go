@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -60,7 +62,7 @@ func want(x, w, bias []float32, m, k, n int, inputsOutputs bool) []float64 {
 func TestFewRowsDense(t *testing.T) {
 	backend := goBackend(t)
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, k := range []int{1024, 768} {
+	for _, k := range []int{770} { // not a multiple of 4 or 16: every remainder
 		for _, n := range []int{64*40 + 16 + 3, 5003} {
 			for _, m := range []int{1, 3, 4, 5, 8, 16, 17} {
 				for _, layout := range []compute.DenseLayout{compute.DenseLayoutInputOutputs, compute.DenseLayoutOutputsInput} {
@@ -135,5 +137,25 @@ func compare(t *testing.T, name string, got [][]float32, want []float64, n int) 
 	}
 	if worst > 1e-4 || math.IsNaN(worst) {
 		t.Errorf("%s: relative error %.3g at row %d column %d (got %v, want %v)", name, worst, at/n, at%n, got[at/n][at%n], want[at])
+	}
+}
+
+// TestFewRowsEachInstructionSet runs the tests above again in child processes with
+// AVX-512 turned off (GoMLX then takes its AVX2 kernels, ours included) and with
+// the thin path turned off (GoMLX's own variants, for comparison): the backend
+// reads these settings once, at start.
+func TestFewRowsEachInstructionSet(t *testing.T) {
+	if os.Getenv("COMPUTEPATCH_CHILD") != "" {
+		t.Skip("in a child already")
+	}
+	for _, env := range [][]string{
+		{"GOMLX_GO_SIMD_AVX512=false"},
+		{"GOMLX_GO_THIN_ROWS=0"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestFewRows(Dense|Dot)$", "-test.count=1")
+		cmd.Env = append(append(os.Environ(), "COMPUTEPATCH_CHILD=1"), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("with %v: %v\n%s", env, err, out)
+		}
 	}
 }

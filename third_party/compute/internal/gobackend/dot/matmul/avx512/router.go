@@ -45,7 +45,7 @@ func avx512RouterFloat32( //alt:f32
 			batchSize, lhsCrossSize, rhsCrossSize)
 	}
 
-	if !useSmallVariant && avx512ThinFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output) { //alt:f32
+	if avx512ThinFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output) { //alt:f32
 		return //alt:f32
 	} //alt:f32
 

@@ -4,17 +4,7 @@
 
 package avx512
 
-// Thin LHS: a product with a few LHS rows and a large RHS (a generation step of a
-// language model multiplies one token's rows by every weight matrix). The large
-// variant would pack the whole RHS first, reading and writing it twice more for a
-// product that uses each RHS element only a few times; here the RHS is read once,
-// in its stored layout, by the small variant's register tiles, and the columns are
-// split among the workers (the small variant splits only the batch).
-
 import (
-	"simd/archsimd"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/gomlx/compute/internal/gobackend"
@@ -22,182 +12,21 @@ import (
 	"github.com/gomlx/compute/internal/gobackend/dot/matmul"
 )
 
-// avx512ThinFloat32 computes the product when matmul.IsThin says so, and reports
-// whether it did.
+// avx512ThinFloat32 takes products with a few LHS rows by the thin path
+// (matmul.ThinFloat32) with this package's kernels, and reports whether it did.
 func avx512ThinFloat32(backend *gobackend.Backend, layout dot.Layout, lhs, rhs []float32,
 	batchSize, lhsCrossSize, rhsCrossSize, contractingSize int, output []float32) bool {
-	if !matmul.IsThin(batchSize, lhsCrossSize, rhsCrossSize, contractingSize) {
-		return false
-	}
-	workers := 1
-	if backend.Workers != nil {
-		workers = backend.Workers.AdjustedMaxParallelism()
-	}
-	if layout == dot.LayoutNonTransposed {
-		thinNonTransposedFloat32(backend, workers, lhs, rhs, lhsCrossSize, rhsCrossSize, contractingSize, output)
-		return true
-	}
-	// Transposed: the RHS rows are the output columns, each a contiguous run of
-	// contractingSize values; the workers take blocks of whole rows.
-	const rowsPerChunk = 512
-	parallel(backend, workers, (rhsCrossSize+rowsPerChunk-1)/rowsPerChunk, func(i int) {
-		thinTransposedFloat32(lhs, rhs, lhsCrossSize, rhsCrossSize, contractingSize, output,
-			i*rowsPerChunk, min((i+1)*rowsPerChunk, rhsCrossSize))
-	})
-	return true
+	return matmul.ThinFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output, &thinKernels)
 }
 
-// parallel runs chunk(0..n-1) on up to workers of the backend's workers.
-func parallel(backend *gobackend.Backend, workers, n int, chunk func(i int)) {
-	if workers <= 1 || n <= 1 {
-		for i := range n {
-			chunk(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	backend.Workers.Saturate(func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			chunk(i)
-		}
-	})
-}
+var thinKernels = matmul.ThinKernelsFloat32{AccTile4x4: thinAccTile4x4Float32Asm, Dot1x8: thinDot1x8Float32Asm}
 
-// thinNonTransposedFloat32: output = lhs [M, K] × rhs [K, N]. The RHS is read as it
-// lies, front to back: each worker takes a contiguous range of its rows (of K),
-// multiplies them into a partial [M, N] sum of its own, four RHS rows at a time
-// (four sequential streams), and the partial sums are added at the end. Walking
-// the RHS by columns instead (the small variant's tiles) jumps a row ahead at
-// every step, which defeats the prefetcher and, for N a multiple of 1024, maps
-// every step to the same cache sets.
-func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, lhs, rhs []float32, M, N, K int, output []float32) {
-	chunks := max(1, min(workers, K/64))
-	kPerChunk := (K/chunks + 3) &^ 3
-	rows := (M + 3) &^ 3 // partial sums have whole groups of 4 rows
-	partials := make([]*[]float32, chunks)
-	parallel(backend, workers, chunks, func(i int) {
-		p := thinPartials.Get().(*[]float32)
-		if cap(*p) < rows*N {
-			*p = make([]float32, rows*N)
-		}
-		*p = (*p)[:rows*N]
-		clear(*p)
-		partials[i] = p
-		k0, k1 := i*kPerChunk, min((i+1)*kPerChunk, K)
-		for k := k0; k < k1; k += 4 {
-			for row := 0; row < M; row += 4 {
-				thinTile4x4Float32(lhs, rhs, M, N, K, *p, row, k, min(k+4, k1))
-			}
-		}
-	})
-	copy(output[:M*N], (*partials[0])[:M*N])
-	for _, p := range partials[1:] {
-		addFloat32(output[:M*N], (*p)[:M*N])
-	}
-	for _, p := range partials {
-		thinPartials.Put(p)
-	}
-}
-
-var thinPartials = sync.Pool{New: func() any { return new([]float32) }}
-
-// thinAccTile4x4Float32Asm adds, for v < vecs and r < 4, coef[4r:4r+4] · (w0..w3)[16v:16v+16]
-// to a_r[16v:16v+16] (thin_amd64.s).
+// thinAccTile4x4Float32Asm: see matmul.ThinKernelsFloat32.AccTile4x4 (thin_amd64.s).
 //
 //go:noescape
 func thinAccTile4x4Float32Asm(coef *[16]float32, w0, w1, w2, w3, a0, a1, a2, a3 unsafe.Pointer, vecs int)
 
-// thinTile4x4Float32 adds lhs[row:row+4, k0:k1] × rhs[k0:k1, :] to acc (rows of
-// N; rows from row), with k1-k0 ≤ 4: LHS rows past M and RHS rows past k1 count
-// with a zero coefficient. The loop is in assembly: compiled from Go with
-// archsimd, the sixteen broadcast coefficients and the row pointers were reloaded
-// from the stack at every step, at half the memory speed.
-func thinTile4x4Float32(lhs, rhs []float32, M, N, K int, acc []float32, row, k0, k1 int) {
-	var a [16]float32
-	for r := range min(4, M-row) {
-		for j := range k1 - k0 {
-			a[r*4+j] = lhs[(row+r)*K+k0+j]
-		}
-	}
-	w0 := rhs[k0*N : k0*N+N]
-	w1 := rhs[min(k0+1, k1-1)*N:][:N]
-	w2 := rhs[min(k0+2, k1-1)*N:][:N]
-	w3 := rhs[min(k0+3, k1-1)*N:][:N]
-	a0 := acc[(row+0)*N : (row+0)*N+N]
-	a1 := acc[(row+1)*N : (row+1)*N+N]
-	a2 := acc[(row+2)*N : (row+2)*N+N]
-	a3 := acc[(row+3)*N : (row+3)*N+N]
-	vecs := N / 16
-	if vecs > 0 {
-		thinAccTile4x4Float32Asm(&a, unsafe.Pointer(&w0[0]), unsafe.Pointer(&w1[0]), unsafe.Pointer(&w2[0]), unsafe.Pointer(&w3[0]),
-			unsafe.Pointer(&a0[0]), unsafe.Pointer(&a1[0]), unsafe.Pointer(&a2[0]), unsafe.Pointer(&a3[0]), vecs)
-	}
-	for c := 16 * vecs; c < N; c++ {
-		a0[c] += a[0]*w0[c] + a[1]*w1[c] + a[2]*w2[c] + a[3]*w3[c]
-		a1[c] += a[4]*w0[c] + a[5]*w1[c] + a[6]*w2[c] + a[7]*w3[c]
-		a2[c] += a[8]*w0[c] + a[9]*w1[c] + a[10]*w2[c] + a[11]*w3[c]
-		a3[c] += a[12]*w0[c] + a[13]*w1[c] + a[14]*w2[c] + a[15]*w3[c]
-	}
-}
-
-// addFloat32 adds src to dst.
-func addFloat32(dst, src []float32) {
-	i := 0
-	for ; i+16 <= len(dst); i += 16 {
-		d := (*[16]float32)(dst[i : i+16])
-		archsimd.LoadFloat32x16Array(d).Add(archsimd.LoadFloat32x16Array((*[16]float32)(src[i : i+16]))).StoreArray(d)
-	}
-	for ; i < len(dst); i++ {
-		dst[i] += src[i]
-	}
-}
-
-// thinDot1x8Float32Asm (thin_amd64.s) leaves in sums[j] the 16 lane sums of
-// lhs[0:16·vecs] · rhs row j, for the eight RHS rows from rhs, rhsRowBytes apart.
+// thinDot1x8Float32Asm: see matmul.ThinKernelsFloat32.Dot1x8 (thin_amd64.s).
 //
 //go:noescape
 func thinDot1x8Float32Asm(lhs, rhs unsafe.Pointer, rhsRowBytes, vecs int, sums *[8][16]float32)
-
-// thinTransposedFloat32: output[:, colStart:colEnd] = lhs [M, K] × rhs [N, K]ᵀ for
-// those columns (RHS rows), eight RHS rows at a time: each LHS row is multiplied by
-// the eight rows (read from memory for the first LHS row, from cache after), so
-// the RHS is read once, front to back, and one LHS row costs one multiply-add per
-// RHS element (the small variant's 4×4 tiles would compute four).
-func thinTransposedFloat32(lhs, rhs []float32, M, N, K int, output []float32, colStart, colEnd int) {
-	var sums [8][16]float32
-	vecs := K / 16
-	col := colStart
-	for ; col+8 <= colEnd; col += 8 {
-		for row := range M {
-			l := lhs[row*K : (row+1)*K]
-			if vecs > 0 {
-				thinDot1x8Float32Asm(unsafe.Pointer(&l[0]), unsafe.Pointer(&rhs[col*K]), K*4, vecs, &sums)
-			}
-			for j := range 8 {
-				var s float32
-				for _, v := range sums[j] {
-					s += v
-				}
-				r := rhs[(col+j)*K : (col+j+1)*K]
-				for k := 16 * vecs; k < K; k++ {
-					s += l[k] * r[k]
-				}
-				output[row*N+col+j] = s
-			}
-		}
-	}
-	for ; col < colEnd; col++ {
-		r := rhs[col*K : (col+1)*K]
-		for row := range M {
-			var s float32
-			for k, v := range lhs[row*K : (row+1)*K] {
-				s += v * r[k]
-			}
-			output[row*N+col] = s
-		}
-	}
-}
