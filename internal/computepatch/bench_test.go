@@ -28,6 +28,7 @@ func BenchmarkFewRows(b *testing.B) {
 		{4, 3072, 768, compute.DenseLayoutInputOutputs},
 		{1, 768, 50257, compute.DenseLayoutOutputsInput},
 		{16, 768, 3072, compute.DenseLayoutInputOutputs},
+		{64, 768, 50257, compute.DenseLayoutOutputsInput}, // forward64's lm_head: large variant, packed
 	} {
 		wShape := []int{c.n, c.k}
 		if c.layout == compute.DenseLayoutInputOutputs {

@@ -64,7 +64,7 @@ func TestFewRowsDense(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, k := range []int{770} { // not a multiple of 4 or 16: every remainder
 		for _, n := range []int{64*40 + 16 + 3, 5003} {
-			for _, m := range []int{1, 3, 4, 5, 8, 16, 17} {
+			for _, m := range []int{1, 3, 4, 5, 8, 16, 17, 64} { // 17, 64: the large variant
 				for _, layout := range []compute.DenseLayout{compute.DenseLayoutInputOutputs, compute.DenseLayoutOutputsInput} {
 					for _, withBias := range []bool{false, true} {
 						name := fmt.Sprintf("m%d_k%d_n%d_%v_bias%v", m, k, n, layout, withBias)
