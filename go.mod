@@ -35,4 +35,7 @@ require (
 	k8s.io/klog/v2 v2.140.0 // indirect
 )
 
+// GoMLX's compute v0.1.14 with a thin path for few-row products (generation
+// steps read each weight once instead of packing it first): why, what, and how
+// to drop it in third_party/compute/PATCH.md.
 replace github.com/gomlx/compute => ./third_party/compute
