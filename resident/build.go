@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/logitlens-go/logitlens/internal/atomicfile"
 )
 
 // ServerPackage is the import path of the server program, relative to the module.
@@ -47,29 +49,27 @@ func ModuleRoot() (string, error) {
 }
 
 // BuildID names the sources a server is built from: the SHA-256 of go.mod, go.sum
-// and every non-test .go file of the checkout at root (names and contents).
+// and every non-test .go file and assembly (.s) file of the checkout at root, the
+// patched GoMLX in third_party included (names and contents).
+//
+// Every notebook cell asks, and hashing 5 MB of sources took a cell 25 ms: the
+// result is remembered in the server cache under a stamp of every file's name,
+// size and modification time, so an unchanged checkout costs a walk of its folders.
 func BuildID(root string) (string, error) {
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || (filepath.Dir(path) == root && (name == "go.mod" || name == "go.sum")) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	files, stamp, err := sourceFiles(root)
 	if err != nil {
-		return "", fmt.Errorf("resident: read the sources at %s: %w", root, err)
+		return "", err
 	}
-	sort.Strings(files)
+	memo := ""
+	if cache, err := serverCacheDir(); err == nil {
+		key := sha256.Sum256([]byte(root))
+		memo = filepath.Join(cache, "buildid-"+hex.EncodeToString(key[:])[:12])
+		if b, err := os.ReadFile(memo); err == nil {
+			if saved, id, ok := strings.Cut(string(b), " "); ok && saved == stamp && len(id) == 20 {
+				return id, nil
+			}
+		}
+	}
 	h := sha256.New()
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -80,7 +80,43 @@ func BuildID(root string) (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(data))
 		h.Write(data)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:20], nil
+	id := hex.EncodeToString(h.Sum(nil))[:20]
+	if memo != "" && os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+		_ = atomicfile.WriteBytes(memo, []byte(stamp+" "+id)) // only a shortcut: the hash stands without it
+	}
+	return id, nil
+}
+
+// sourceFiles lists the files BuildID hashes, sorted, and a stamp of their names,
+// sizes and modification times.
+func sourceFiles(root string) (files []string, stamp string, err error) {
+	st := sha256.New()
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || strings.HasSuffix(name, ".s") || (filepath.Dir(path) == root && (name == "go.mod" || name == "go.sum")) {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			files = append(files, path)
+			fmt.Fprintf(st, "%s\x00%d\x00%d\x00", path, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("resident: read the sources at %s: %w", root, err)
+	}
+	sort.Strings(files) // the walk's order is not sort.Strings' ("a/b" before "a-c")
+	return files, hex.EncodeToString(st.Sum(nil)), nil
 }
 
 // serverCacheDir is where built servers are kept: $LOGITLENS_SERVER_CACHE, else
