@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -20,11 +18,7 @@ func runGenStep(reps int) error {
 	if reps <= 0 {
 		reps = 10
 	}
-	dir, err := fixture.Cached(fixture.Small())
-	if err != nil {
-		return err
-	}
-	m, err := gpt2.LoadDir(dir)
+	m, err := loadSmall()
 	if err != nil {
 		return err
 	}
@@ -35,11 +29,6 @@ func runGenStep(reps int) error {
 		start := time.Now()
 		_, err := m.Generate(prompt, lm.GenerateOptions{MaxNewTokens: n, NoHiddenStates: true})
 		return time.Since(start).Seconds(), err
-	}
-	if p := os.Getenv("GENSTEP_PROF"); p != "" {
-		f, _ := os.Create(p)
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
 	}
 	const steps = 20
 	var short, long []float64
@@ -114,4 +103,14 @@ func sumWords(v []uint64) uint64 {
 		s[0] += v[i]
 	}
 	return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7]
+}
+
+// loadSmall loads the GPT-2-small-shaped model with random weights (written into
+// the user cache the first time).
+func loadSmall() (*gpt2.Model, error) {
+	dir, err := fixture.Cached(fixture.Small())
+	if err != nil {
+		return nil, err
+	}
+	return gpt2.LoadDir(dir)
 }

@@ -479,11 +479,7 @@ func profile(name string, reps int, path string) error {
 	if it == nil {
 		return fmt.Errorf("-cpuprofile: give one item with -items (not load): %s", names())
 	}
-	dir, err := fixture.Cached(fixture.Small())
-	if err != nil {
-		return err
-	}
-	m, err := gpt2.LoadDir(dir)
+	m, err := loadSmall()
 	if err != nil {
 		return err
 	}
