@@ -714,9 +714,42 @@ func ReleaseBuffer(ref *gobackend.Buffer) {
 	matmul.ReleaseBuffer(ref)
 }
 
-// unsafePackLHS forwards to matmul.UnsafePackLHS.
+// unsafePackLHS forwards to matmul.UnsafePackLHS, except for the full 32-row strips
+// of float32 (a transposed RHS: Nr = 32), transposed in registers 16×16 at a time
+// (transpose16RowsFloat32Asm) instead of GoMLX's scalar loop.
 func unsafePackLHS[T gotype.ScalarNotComplex](
 	lhs, panel []T,
 	lhsRowStart, lhsColStart, lhsCols, copyRows, contractingCols, kernelRows int) {
+	if l, ok := any(lhs).([]float32); ok && transposePack && kernelRows == 32 && contractingCols >= 16 {
+		p := any(panel).([]float32)
+		full, blocks := copyRows/32, contractingCols/16
+		for s := range full {
+			row := lhsRowStart + 32*s
+			strip := p[s*32*contractingCols : (s+1)*32*contractingCols]
+			for half := range 2 {
+				src := unsafe.Pointer(&l[(row+16*half)*lhsCols+lhsColStart])
+				transpose16RowsFloat32Asm(src, lhsCols*4, unsafe.Pointer(&strip[16*half]), 32*4, blocks)
+			}
+			for k := 16 * blocks; k < contractingCols; k++ {
+				for r := range 32 {
+					strip[k*32+r] = l[(row+r)*lhsCols+lhsColStart+k]
+				}
+			}
+		}
+		if rest := copyRows - 32*full; rest > 0 {
+			matmul.UnsafePackLHS(lhs, panel[full*32*contractingCols:], lhsRowStart+32*full, lhsColStart, lhsCols, rest, contractingCols, kernelRows)
+		}
+		return
+	}
 	matmul.UnsafePackLHS(lhs, panel, lhsRowStart, lhsColStart, lhsCols, copyRows, contractingCols, kernelRows)
 }
+
+// transposePack turns the register-transposing packer on (GOMLX_GO_TRANSPOSE_PACK,
+// default true), for comparisons.
+var transposePack = envutil.MustReadBool(envutil.GoBackendTransposePack, true)
+
+// transpose16RowsFloat32Asm (pack32_amd64.s) writes column j of 16 rows
+// (srcRowBytes apart, 16·blocks floats each) at dst + j·dstColBytes.
+//
+//go:noescape
+func transpose16RowsFloat32Asm(src unsafe.Pointer, srcRowBytes int, dst unsafe.Pointer, dstColBytes, blocks int)
