@@ -113,11 +113,12 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, kernels *
 		}
 		*p = (*p)[:rows*N]
 		clear(*p)
+		coef := new([16]float32) // one per chunk: passed to a kernel through a function value, it escapes
 		partials[i] = p
 		k0, k1 := i*kPerChunk, min((i+1)*kPerChunk, K)
 		for k := k0; k < k1; k += 4 {
 			for row := 0; row < M; row += 4 {
-				thinTile4x4Float32(kernels, lhs, rhs, M, N, K, *p, row, k, min(k+4, k1))
+				thinTile4x4Float32(kernels, coef, lhs, rhs, M, N, K, *p, row, k, min(k+4, k1))
 			}
 		}
 	})
@@ -132,13 +133,13 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, kernels *
 
 var thinPartials = sync.Pool{New: func() any { return new([]float32) }}
 
-// thinTile4x4Float32 adds lhs[row:row+4, k0:k1] × rhs[k0:k1, :] to acc (rows of
+// thinTile4x4Float32 adds, with a as the coefficients' scratch, lhs[row:row+4, k0:k1] × rhs[k0:k1, :] to acc (rows of
 // N; rows from row), with k1-k0 ≤ 4: LHS rows past M and RHS rows past k1 count
 // with a zero coefficient. The loop is the kernel's, in assembly: compiled from Go
 // with archsimd, the sixteen broadcast coefficients and the row pointers were
 // reloaded from the stack at every step, at half the memory speed.
-func thinTile4x4Float32(kernels *ThinKernelsFloat32, lhs, rhs []float32, M, N, K int, acc []float32, row, k0, k1 int) {
-	var a [16]float32
+func thinTile4x4Float32(kernels *ThinKernelsFloat32, a *[16]float32, lhs, rhs []float32, M, N, K int, acc []float32, row, k0, k1 int) {
+	*a = [16]float32{}
 	for r := range min(4, M-row) {
 		for j := range k1 - k0 {
 			a[r*4+j] = lhs[(row+r)*K+k0+j]
@@ -154,7 +155,7 @@ func thinTile4x4Float32(kernels *ThinKernelsFloat32, lhs, rhs []float32, M, N, K
 	a3 := acc[(row+3)*N : (row+3)*N+N]
 	vecs := N / 16
 	if vecs > 0 {
-		kernels.AccTile4x4(&a, unsafe.Pointer(&w0[0]), unsafe.Pointer(&w1[0]), unsafe.Pointer(&w2[0]), unsafe.Pointer(&w3[0]),
+		kernels.AccTile4x4(a, unsafe.Pointer(&w0[0]), unsafe.Pointer(&w1[0]), unsafe.Pointer(&w2[0]), unsafe.Pointer(&w3[0]),
 			unsafe.Pointer(&a0[0]), unsafe.Pointer(&a1[0]), unsafe.Pointer(&a2[0]), unsafe.Pointer(&a3[0]), vecs)
 	}
 	for c := 16 * vecs; c < N; c++ {
