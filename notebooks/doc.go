@@ -26,7 +26,7 @@
 // Jupyter here. Each notebook's first code cell points GoNB at this checkout with a
 // go.work (the parent folder, or $LOGITLENS_ROOT). The tests execute every notebook
 // headless with nbconvert on the demo model (LOGITLENS_MODEL=demo), so that the
-// conclusions they measure are measured on a trained model, and 01–03 also on
+// conclusions they measure are measured on a trained model, and 01 and 03 also on
 // GPT-2 small's shapes (LOGITLENS_MODEL=small, random weights), so that what they
 // print about the loaded model's depth is checked on 6 and on 12 blocks.
 package notebooks

@@ -814,7 +814,7 @@ func TestNotebooksExecute(t *testing.T) {
 				}
 			}
 			ru := []string{"строки: состояния", `"блок 0"`}
-			if name != "02_tracing.ipynb" { // whose lenses drop the embeddings row
+			if !strings.HasPrefix(name, "02_tracing") { // whose lenses drop the embeddings row (solution and student)
 				ru = append(ru, `"эмбеддинги"`)
 			}
 			for _, w := range ru {
@@ -867,12 +867,16 @@ func TestNotebooksExecute(t *testing.T) {
 	})
 }
 
-// TestNotebooksExecuteSmall runs the notebooks whose text speaks of the loaded
-// model's depth — 01, 02 and 03 — on a model with GPT-2 small's shapes (12
-// blocks, 13 states; random weights), so that what they print about the model
-// is exercised on a second depth: TestNotebooksExecute checks the same lines say
-// 6 blocks and 7 states on demo. Every structural checker (tasks 1–11, the
-// projection, softmax) must pass here too. What depends on trained weights —
+// TestNotebooksExecuteSmall runs the notebooks that print facts about the
+// loaded model's depth — 01 (the states and the middle third under conclusion 2,
+// tasks 3 and 7) and 03 (where patching's effect crosses one half, out of how
+// many blocks; tasks 10–11) — on a model with GPT-2 small's shapes (12 blocks,
+// 13 states; random weights), so that those lines are exercised on a second
+// depth: TestNotebooksExecute checks the same lines say 6 blocks and 7 states on
+// demo. Every structural checker (tasks 1–7, 10–11, the projection, softmax)
+// must pass here too. On two cores 01 takes about 80 s here and 03 about 60 s;
+// 02 (about 40 s more) is left out to keep this test near two minutes: its
+// depth-dependent line is task 8's, which TestCourseTasks checks on 12 blocks. What depends on trained weights —
 // the conclusions' verdicts, which blocks patching's effect crosses one half at,
 // the two lenses' top-1 agreement on near-ties of random logits — is not
 // asserted: on random weights it means nothing. Notebook 04 is left out: it
@@ -906,10 +910,9 @@ func TestNotebooksExecuteSmall(t *testing.T) {
 	want := map[string][]string{
 		solutions[0]: {"В модели 12 блоков трансформера", "10 шагов × 13 состояний = 130 проекций",
 			"состояний 13; средняя треть — от «блок 3» до «блок 7»", "project совпадает с lensnb.DecodeLogits"},
-		solutions[1]: {"У модели 75 точек перехвата", "по списку lm.HookNames: 75", "блок 11:"},
 		solutions[2]: {"25 состояний", "26 частей", "KL(испорченный ‖ чистый)"},
 	}
-	for _, name := range solutions[:3] {
+	for _, name := range []string{solutions[0], solutions[2]} {
 		t.Run(strings.TrimSuffix(name, ".ipynb"), func(t *testing.T) {
 			e := runChecked(t, jupyter, name, dir, env)
 			out := e.printed()
