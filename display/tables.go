@@ -118,7 +118,7 @@ func SummaryTable(s *lm.Summary) *Table {
 		{tr("Unique params", "Уникальных параметров"), "", lm.Thousands(s.UniqueParams)},
 	}
 	t.Note = fmt.Sprintf(tr("lm_head shares its %s weights with wte, so torchinfo counts them twice. Transformer blocks: %d. Outputs (vocabulary): %d.",
-		"lm_head и wte — одна матрица (%s весов), и torchinfo считает её дважды. Блоков трансформера: %d. Выходов (размер словаря): %d."),
+		"lm_head и wte — одна матрица (%s параметров), и torchinfo считает её дважды. Блоков трансформера: %d. Выходов (размер словаря): %d."),
 		lm.Thousands(s.TiedParams), s.Blocks, s.Outputs)
 	return t
 }

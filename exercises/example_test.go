@@ -29,12 +29,12 @@ func ExampleTask1() {
 func ExampleTask2() {
 	m := exercises.Must(exercises.LoadModelFrom("tiny"))
 	// The numbers a student reads off exercises.Card(m, 4) for this model:
-	exercises.Task2(1_635_744, m) // the «Уникальных весов» line: not what torchinfo counts
+	exercises.Task2(1_635_744, m) // the «Уникальных параметров» line: not what torchinfo counts
 	exercises.Task2(3_243_968, m) // the «Всего параметров» line
 	// Output:
 	// ✗ Задание 2: ответ 1,635,744 неверен, он меньше правильного.
-	//   Подсказка: это число уникальных весов. torchinfo (а вслед за ним и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: нужна строка «Всего параметров».
-	// ✓ Верно! Всего 3,243,968 параметров по счёту torchinfo. Уникальных из них 1,635,744: lm_head и wte — одна матрица (1,608,224 веса), и torchinfo считает её дважды.
+	//   Подсказка: это число уникальных параметров (строка «Уникальных параметров»). torchinfo (а вслед за ним и наша карточка) считает матрицу lm_head ещё раз, хотя она общая с wte: нужна строка «Всего параметров».
+	// ✓ Верно! Всего 3,243,968 параметров по счёту torchinfo. Уникальных из них 1,635,744: lm_head и wte — одна матрица (1,608,224 параметра), и torchinfo считает её дважды.
 }
 
 func ExampleTask7() {

@@ -78,7 +78,7 @@ func (s Shift) String() string {
 	if s.Holds() {
 		verdict = "подтверждается"
 	}
-	return fmt.Sprintf("первая строка = последней со сдвигом на столбец: %d из %d; без сдвига (контроль): %d из %d → вывод 1 %s",
+	return fmt.Sprintf("нижняя строка (эмбеддинги) = верхней строке на шаг раньше: %d из %d; на том же шаге (контроль): %d из %d → вывод 1 %s",
 		s.Shifted, s.Pairs, s.Aligned, s.Columns, verdict)
 }
 
@@ -140,6 +140,14 @@ func (p Profile) Middle(s int) bool {
 	return s >= n/3 && s < n-n/3
 }
 
+// MiddleThird returns the first and the last state of the middle third (as
+// Middle counts it), and false when there is none.
+func (p Profile) MiddleThird() (lo, hi int, ok bool) {
+	n := len(p.Mean)
+	lo, hi = n/3, n-n/3-1
+	return lo, hi, n > 0 && lo <= hi
+}
+
 // Holds reports whether the profile agrees with the course: no column is
 // monotonic, and the most confident state on average is in the middle third.
 func (p Profile) Holds() bool {
@@ -153,9 +161,12 @@ func (p Profile) String() string {
 		bar := strings.Repeat("█", int(math.Round(20*p.Mean[s])))
 		fmt.Fprintf(&b, "%-23s %6.3f %-20s  %d\n", display.StateLabel(p.States[s]), p.Mean[s], bar, p.PeakCount[s])
 	}
-	where := "не в середине"
+	where := "не в средней трети"
 	if p.Middle(p.Peak) {
 		where = "в средней трети"
+	}
+	if lo, hi, ok := p.MiddleThird(); ok {
+		fmt.Fprintf(&b, "состояний %d; средняя треть — от «%s» до «%s»\n", len(p.Mean), display.StateLabel(p.States[lo]), display.StateLabel(p.States[hi]))
 	}
 	verdict := "не подтверждается"
 	if p.Holds() {

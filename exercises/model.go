@@ -212,9 +212,9 @@ func Card(m *lensnb.Model, seqLen int) string {
 	}
 	b.WriteString(line)
 	fmt.Fprintf(&b, "Всего параметров (у torchinfo — Total params): %s\n", lm.Thousands(s.TotalParams))
-	fmt.Fprintf(&b, "Уникальных весов:                              %s\n", lm.Thousands(s.UniqueParams))
+	fmt.Fprintf(&b, "Уникальных параметров:                         %s\n", lm.Thousands(s.UniqueParams))
 	fmt.Fprintf(&b, "  lm_head и wte — одна матрица (%s %s), и torchinfo считает её дважды.\n",
-		lm.Thousands(s.TiedParams), plural(s.TiedParams, "вес", "веса", "весов"))
+		lm.Thousands(s.TiedParams), plural(s.TiedParams, "параметр", "параметра", "параметров"))
 	b.WriteString(line)
 	return b.String()
 }

@@ -86,10 +86,10 @@ func TestCellsLinkNoEngine(t *testing.T) {
 	}
 }
 
-// taskLeaks are numbers a task of notebook 01 asks for (or that depend on the
-// loaded model), in the forms text would give them away in, for both models the
-// notebooks run on — GPT-2 small (12 blocks, 13 states) and demo (6 blocks, 7
-// states): none may appear before the task that asks for it.
+// taskLeaks are numbers a task asks for (or that depend on the loaded model), in
+// the forms text would give them away in, for both models the notebooks run on —
+// GPT-2 small (12 blocks, 13 states) and demo (6 blocks, 7 states): none may
+// appear in a notebook before the task that asks for it.
 var taskLeaks = []struct {
 	task     string // the call that asks
 	patterns []*regexp.Regexp
@@ -99,19 +99,37 @@ var taskLeaks = []struct {
 		regexp.MustCompile(`Layer\s*(13|7)\b`), regexp.MustCompile(`h\.(11|5)\b`)}},
 	{"exercises.Task7(", []*regexp.Regexp{ // how many states (projections per step)
 		regexp.MustCompile(`\b(13|7)\s+состояни`), regexp.MustCompile(`Layer\s*(13|7)\b`), regexp.MustCompile(`\b130\b`)}},
+	{"exercises.Task8(", []*regexp.Regexp{ // how many hooks: 3 + 6·blocks
+		regexp.MustCompile(`\b(75|39)\b`), regexp.MustCompile(`всего точек`), regexp.MustCompile(`len\(lm\.HookNames`)}},
+	{"exercises.Task9(", []*regexp.Regexp{ // where step 0 stands in the one pass: position 3
+		regexp.MustCompile(`позици\S*\s+` + "`?" + `3\b`), regexp.MustCompile(`\b3\s*(…|, 4)`), regexp.MustCompile(`PromptLen\s*-\s*1`)}},
+	{"exercises.Task10(", []*regexp.Regexp{ // states with ResidMid: 1 + 2·blocks
+		regexp.MustCompile(`\b(25|13)\s+(состояни|строк)`), regexp.MustCompile(`len\(r\.States\)`)}},
+	{"exercises.Task11(", []*regexp.Regexp{ // attribution rows: 2 + 2·blocks
+		regexp.MustCompile(`\b(26|14)\s+(строк|част)`), regexp.MustCompile(`len\(a\.Components\)`)}},
+	{"exercises.Task12(", []*regexp.Regexp{ // translators: one per block
+		regexp.MustCompile(`\b(12|6)\s+переводчик`), regexp.MustCompile(`переводчиков:\s*%d`), regexp.MustCompile(`len\(tl\.W\)`)}},
+	{"exercises.Task13(", []*regexp.Regexp{ // their parameters: blocks·(d² + d)
+		regexp.MustCompile(`7[ ,_]?087[ ,_]?104`), regexp.MustCompile(`222[ ,_]?336`), regexp.MustCompile(`NLayer\s*\*\s*per`)}},
 }
 
-// TestNoNumberBeforeItsTask scans the text of notebook 01 (solution and student)
-// up to each task and fails on a number that task asks for.
+// TestNoNumberBeforeItsTask scans the text of every notebook (solution and
+// student) up to each task and fails on a number that task asks for.
 func TestNoNumberBeforeItsTask(t *testing.T) {
-	for _, name := range []string{solutions[0], studentName(solutions[0])} {
+	var names []string
+	for _, s := range solutions {
+		names = append(names, s, studentName(s))
+	}
+	for _, name := range names {
 		var before strings.Builder
+		asked := 0
 		for _, c := range readNotebook(t, name).cells() {
 			src := text(c["source"])
 			for _, leak := range taskLeaks {
 				if !strings.Contains(src, leak.task) {
 					continue
 				}
+				asked++
 				for _, p := range leak.patterns {
 					if m := p.FindString(before.String()); m != "" {
 						t.Errorf("%s: %q appears before %s asks for it", name, m, strings.TrimSuffix(leak.task, "("))
@@ -119,6 +137,9 @@ func TestNoNumberBeforeItsTask(t *testing.T) {
 				}
 			}
 			before.WriteString(src + "\n")
+		}
+		if asked < 2 {
+			t.Errorf("%s: found %d of the tasks taskLeaks knows, want at least two", name, asked)
 		}
 	}
 }

@@ -213,10 +213,12 @@ func TestStudentNotebooksInSync(t *testing.T) {
 	}
 }
 
-// studentLeaks are phrases that gave answers away in the student notebook before
-// (the model's sizes printed before tasks 3–4, MaxLength explained before task 6,
-// the projections counted right before task 7, a suggested route that echoes
-// the card's own fields back to the checker): none may come back.
+// studentLeaks are phrases that gave answers away in notebook 01's student
+// version before (the model's sizes printed before tasks 3–4, MaxLength explained
+// before task 6, the projections counted right before task 7, a suggested route
+// that echoes the card's own fields back to the checker): none may come back.
+// Notebooks 02–04 may print the model's sizes: their tasks ask for other things,
+// and deps_test.go's taskLeaks guards those.
 var studentLeaks = []string{
 	"exercises.Describe(", "длина всей последовательности", "состояний ×", "сколько шагов и сколько состояний",
 	".TotalParams", ".UniqueParams", ".Blocks", ".Outputs", "m.Summary(",
@@ -244,6 +246,9 @@ func TestStudentBlanks(t *testing.T) {
 		}
 		whole := strings.Join(all, "\n")
 		for _, leak := range studentLeaks {
+			if name != solutions[0] {
+				break
+			}
 			if strings.Contains(whole, leak) {
 				t.Errorf("%s contains %q, which gives an answer away", studentName(name), leak)
 			}
@@ -278,6 +283,47 @@ func TestStudentBlanks(t *testing.T) {
 		}
 		if name == solutions[0] && blanks != 7 {
 			t.Errorf("%s has %d blank cells, want 7: tasks 1, 2–4, 5, 6 and 7, the projection and softmax", name, blanks)
+		}
+		if tasks := taskCalls(sol); len(tasks) < 2 {
+			t.Errorf("%s has checked tasks %v, want at least two", name, tasks)
+		}
+	}
+}
+
+// taskCall is a call of a task's checker in a cell.
+var taskCall = regexp.MustCompile(`exercises\.Task\d+\(`)
+
+// taskCalls lists the task checkers a notebook calls, in order, once each.
+func taskCalls(nb notebook) []string {
+	var out []string
+	for _, c := range nb.cells() {
+		for _, call := range taskCall.FindAllString(text(c["source"]), -1) {
+			if !slices.Contains(out, call) {
+				out = append(out, call)
+			}
+		}
+	}
+	return out
+}
+
+// TestStudentKeepsRoadmap: the list of sections at the top of a solution (its
+// numbered lines) survives into the student version of that cell.
+func TestStudentKeepsRoadmap(t *testing.T) {
+	item := regexp.MustCompile(`(?m)^\d+\. .*$`)
+	for _, name := range solutions {
+		sol := readNotebook(t, name)
+		stu, ok, err := studentVersion(sol)
+		if err != nil || !ok {
+			t.Fatalf("%s: no student version (%v)", name, err)
+		}
+		first := func(nb notebook) string { return text(nb.cells()[0]["source"]) }
+		for _, l := range item.FindAllString(first(sol), -1) {
+			if !strings.Contains(first(stu), l) {
+				t.Errorf("%s: the roadmap line %q is missing from the student version", studentName(name), l)
+			}
+		}
+		if !strings.Contains(first(stu), "версия с пропусками") {
+			t.Errorf("%s: the first cell does not say it is the version with blanks", studentName(name))
 		}
 	}
 }
@@ -505,6 +551,33 @@ func (e *executed) report(t *testing.T) {
 
 func countOf(s, sub string) int { return strings.Count(s, sub) }
 
+// runChecked executes a notebook (run) and fails on every cell that errs, but
+// for a student's blank: it may fail until it is filled in, while the cells
+// before the first blank, and those after it, must not.
+func runChecked(t *testing.T, jupyter, name, dir string, env []string) *executed {
+	t.Helper()
+	e := run(t, jupyter, name, dir, env)
+	e.report(t)
+	student := strings.HasSuffix(name, "_student.ipynb")
+	seenBlank := false
+	for i, c := range e.nb.cells() {
+		blank := isBlank(c)
+		seenBlank = seenBlank || blank
+		msg := cellError(c)
+		switch {
+		case msg == "":
+		case student && blank:
+			t.Logf("blank cell %d: %s", i, msg)
+		default:
+			t.Errorf("cell %d failed:\n%s\n--- source:\n%s", i, msg, text(c["source"]))
+		}
+	}
+	if student && !seenBlank {
+		t.Errorf("%s has no blanks", name)
+	}
+	return e
+}
+
 // TestNotebooksExecute runs every notebook headless on the demo model (a small
 // GPT-2 trained in this repository, shipped in demo/; LOGITLENS_DEMO_DIR may point
 // at another copy) and checks what the cells produced — on a trained model, so the
@@ -594,7 +667,7 @@ func TestNotebooksExecute(t *testing.T) {
 					t.Errorf("the lenses must agree in every cell: %s", g[0])
 				}
 			}
-			for _, s := range []string{"U+0410", "U+0041", "трассировка"} {
+			for _, s := range []string{"U+0410", "U+0041", "трассировка", "У модели 39 точек перехвата", "по списку lm.HookNames: 39"} {
 				if !strings.Contains(out, s) {
 					t.Errorf("no %q in the output", s)
 				}
@@ -613,6 +686,9 @@ func TestNotebooksExecute(t *testing.T) {
 				if !strings.Contains(out, s) {
 					t.Errorf("identity translators: no %q in the output", s)
 				}
+			}
+			if !strings.Contains(out, "6 переводчиков: у эмбеддингов и у блоков 0…4") || !strings.Contains(out, "переводчиков 6, параметров у них 222,336") {
+				t.Errorf("tasks 12–13 or the translators' count on demo:\n%s", tail(out, 3000))
 			}
 			if !strings.Contains(out, "шаг 10/") || !strings.Contains(out, "обучено за") {
 				t.Errorf("the training cell printed no progress:\n%s", tail(out, 3000))
@@ -659,6 +735,14 @@ func TestNotebooksExecute(t *testing.T) {
 			if countOf(out, "KL(испорченный ‖ чистый)") != 2 || !strings.Contains(out, "сменился на внимании") {
 				t.Errorf("patching or sub-layer output missing:\n%s", tail(out, 3000))
 			}
+			if countOf(out, "блоков 6 (0…5): на позиции") != 2 {
+				t.Errorf("want both patching sweeps to print where the effect crosses one half, out of demo's 6 blocks:\n%s", tail(out, 3000))
+			}
+			for _, s := range []string{"13 состояний", "14 частей"} { // tasks 10 and 11 on 6 blocks
+				if !strings.Contains(out, s) {
+					t.Errorf("no %q in the output", s)
+				}
+			}
 			if !strings.Contains(out, "последняя позиция (\"") {
 				t.Error("the sweep on the pair that matters to the model printed no table")
 			}
@@ -690,33 +774,30 @@ func TestNotebooksExecute(t *testing.T) {
 	}
 
 	var first *executed
-	names := append([]string(nil), solutions...)
-	names = append(names[:1], append([]string{studentName(solutions[0])}, names[1:]...)...)
+	var names []string // each solution, then its student version
+	for _, name := range solutions {
+		names = append(names, name, studentName(name))
+	}
 	for _, name := range names {
 		t.Run(strings.TrimSuffix(name, ".ipynb"), func(t *testing.T) {
-			e := run(t, jupyter, name, dir, env)
-			e.report(t)
+			e := runChecked(t, jupyter, name, dir, env)
 			student := strings.HasSuffix(name, "_student.ipynb")
-			seenBlank := false
-			for i, c := range e.nb.cells() {
-				blank := isBlank(c)
-				seenBlank = seenBlank || blank
-				msg := cellError(c)
-				switch {
-				case msg == "":
-				case student && blank:
-					// A blank may fail to run until it is filled in; the cells
-					// before the first blank, and those after it, must not.
-					t.Logf("blank cell %d: %s", i, msg)
-				default:
-					t.Errorf("cell %d failed:\n%s\n--- source:\n%s", i, msg, text(c["source"]))
-				}
-			}
-			if student && !seenBlank {
-				t.Errorf("%s has no blanks", name)
-			}
 			if check := checks[name]; check != nil {
 				check(t, e)
+			}
+			out := e.printed()
+			if !student && name != solutions[0] { // 01's count includes the projection's and softmax's
+				if n, want := countOf(out, "✓ Верно!"), len(taskCalls(e.nb)); n != want || strings.Contains(out, "✗ ") {
+					t.Errorf("want each of the %d task checkers %v to print ✓ and none ✗; got %d ✓:\n%s", want, taskCalls(e.nb), n, tail(out, 3000))
+				}
+			}
+			if student && name != studentName(solutions[0]) {
+				if n, want := countOf(out, "✗ Задание"), len(taskCalls(e.nb)); n != want || strings.Contains(out, "✓ Верно!") {
+					t.Errorf("the untouched blanks must give a hint for each of the %d tasks and no ✓; got %d ✗:\n%s", want, n, tail(out, 3000))
+				}
+			}
+			if name == solutions[0] && !strings.Contains(out, "состояний 7; средняя треть — от «блок 1» до «блок 3»") {
+				t.Errorf("conclusion 2 does not name demo's 7 states and its middle third:\n%s", tail(out, 3000))
 			}
 			if out := e.printed(); strings.Contains(out, "случайные веса") || strings.Contains(out, "Веса случайные") {
 				t.Errorf("%s ran on a random-weights model, not on the demo model", name)
@@ -733,7 +814,7 @@ func TestNotebooksExecute(t *testing.T) {
 				}
 			}
 			ru := []string{"строки: состояния", `"блок 0"`}
-			if name != "02_tracing.ipynb" { // whose lenses drop the embeddings row
+			if !strings.HasPrefix(name, "02_tracing") { // whose lenses drop the embeddings row (solution and student)
 				ru = append(ru, `"эмбеддинги"`)
 			}
 			for _, w := range ru {
@@ -784,6 +865,77 @@ func TestNotebooksExecute(t *testing.T) {
 			t.Errorf("the interactive heatmap was not drawn: %+v", p.Charts)
 		}
 	})
+}
+
+// TestNotebooksExecuteSmall runs the notebooks that print facts about the
+// loaded model's depth — 01 (the states and the middle third under conclusion 2,
+// tasks 3 and 7) and 03 (where patching's effect crosses one half, out of how
+// many blocks; tasks 10–11) — on a model with GPT-2 small's shapes (12 blocks,
+// 13 states; random weights), so that those lines are exercised on a second
+// depth: TestNotebooksExecute checks the same lines say 6 blocks and 7 states on
+// demo. Every structural checker (tasks 1–7, 10–11, the projection, softmax)
+// must pass here too. On two cores 01 takes about 80 s here and 03 about 60 s;
+// 02 (about 40 s more) is left out to keep this test near two minutes: its
+// depth-dependent line is task 8's, which TestCourseTasks checks on 12 blocks. What depends on trained weights —
+// the conclusions' verdicts, which blocks patching's effect crosses one half at,
+// the two lenses' top-1 agreement on near-ties of random logits — is not
+// asserted: on random weights it means nothing. Notebook 04 is left out: it
+// trains translators, which on GPT-2 small's shapes takes minutes and on random
+// weights has nothing to learn; tasks 12–13 are checked on 12 blocks in package
+// exercises (TestCourseTasks).
+func TestNotebooksExecuteSmall(t *testing.T) {
+	jupyter := needJupyter(t)
+	root := repoRoot(t)
+	dir := t.TempDir()
+	rt := filepath.Join(dir, "resident")
+	if err := os.Mkdir(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	t.Setenv(resident.EnvDir, rt)
+	t.Setenv("LOGITLENS_CACHE", cache)
+	t.Cleanup(func() {
+		if err := resident.StopAll("small"); err != nil {
+			t.Logf("stopping the resident server: %v", err)
+		}
+	})
+	env := append(os.Environ(),
+		"LOGITLENS_MODEL=small",
+		"LOGITLENS_CACHE="+cache,
+		"LOGITLENS_ROOT="+root,
+		"HF_HUB_OFFLINE=1",
+		resident.EnvDir+"="+rt,
+		resident.EnvIdle+"=5m",
+	)
+	want := map[string][]string{
+		solutions[0]: {"В модели 12 блоков трансформера", "10 шагов × 13 состояний = 130 проекций",
+			"состояний 13; средняя треть — от «блок 3» до «блок 7»", "project совпадает с lensnb.DecodeLogits"},
+		solutions[2]: {"25 состояний", "26 частей", "KL(испорченный ‖ чистый)"},
+	}
+	for _, name := range []string{solutions[0], solutions[2]} {
+		t.Run(strings.TrimSuffix(name, ".ipynb"), func(t *testing.T) {
+			e := runChecked(t, jupyter, name, dir, env)
+			out := e.printed()
+			checkers := len(taskCalls(e.nb))
+			if name == solutions[0] {
+				checkers += 2 // the projection's and softmax's
+			}
+			if n := countOf(out, "✓ Верно!"); n != checkers || strings.Contains(out, "✗ ") {
+				t.Errorf("want all %d checkers to print ✓ and none ✗ on GPT-2 small's shapes; got %d ✓:\n%s", checkers, n, tail(out, 3000))
+			}
+			for _, s := range want[name] {
+				if !strings.Contains(out, s) {
+					t.Errorf("no %q in the output:\n%s", s, tail(out, 3000))
+				}
+			}
+			if !strings.Contains(out, "случайные веса") {
+				t.Errorf("%s did not run on the random-weights model small", name)
+			}
+			if name == solutions[2] && countOf(out, "блоков 12 (0…11): на позиции") != 2 {
+				t.Errorf("want both patching sweeps to print the crossings out of 12 blocks:\n%s", tail(out, 3000))
+			}
+		})
+	}
 }
 
 // withoutCDN drops the requests (and the console errors they cause) of
