@@ -37,6 +37,7 @@ const (
 	GoBackendNoSIMD_MC     = "GOMLX_GO_NOSIMD_MC"
 	GoBackendNoSIMD_NC     = "GOMLX_GO_NOSIMD_NC"
 	GoBackendThinRows      = "GOMLX_GO_THIN_ROWS"
+	GoBackendThinWide      = "GOMLX_GO_THIN_WIDE"
 	GoBackendTransposePack = "GOMLX_GO_TRANSPOSE_PACK"
 )
 

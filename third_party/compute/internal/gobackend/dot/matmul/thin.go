@@ -17,8 +17,13 @@ import (
 // sets it.
 var ThinLHSMaxRows = 16
 
+// ThinWideTiles lets the thin path use eight-row tiles where the instruction set
+// has them (AVX-512); GOMLX_GO_THIN_WIDE=false turns them off, for comparisons.
+var ThinWideTiles = true
+
 func init() {
 	ThinLHSMaxRows = envutil.MustReadInt(envutil.GoBackendThinRows, ThinLHSMaxRows)
+	ThinWideTiles = envutil.MustReadBool(envutil.GoBackendThinWide, ThinWideTiles)
 }
 
 // IsThin reports whether a product should take the thin path: one batch item, at
@@ -44,6 +49,9 @@ type ThinKernelsFloat32 struct {
 	// AccTile4x4 adds, for v < vecs and r < 4, coef[4r:4r+4] · (w0..w3)[16v:16v+16]
 	// to a_r[16v:16v+16]: four LHS rows times four RHS rows (of K), accumulated.
 	AccTile4x4 func(coef *[16]float32, w0, w1, w2, w3, a0, a1, a2, a3 unsafe.Pointer, vecs int)
+	// AccTile4x8, when not nil, does the same for eight consecutive RHS rows (w,
+	// w+wRowBytes, …) with coef[8r+j] for LHS row r and RHS row j.
+	AccTile4x8 func(coef *[32]float32, w unsafe.Pointer, wRowBytes int, a0, a1, a2, a3 unsafe.Pointer, vecs int)
 	// Dot1x8 leaves in sums[j] 16 partial sums (lanes) of lhs[0:16·vecs] · the RHS
 	// row j, for eight RHS rows from rhs, rhsRowBytes apart.
 	Dot1x8 func(lhs, rhs unsafe.Pointer, rhsRowBytes, vecs int, sums *[8][16]float32)
@@ -103,7 +111,7 @@ func parallel(backend *gobackend.Backend, workers, n int, chunk func(i int)) {
 // every step to the same cache sets.
 func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, kernels *ThinKernelsFloat32, lhs, rhs []float32, M, N, K int, output []float32) {
 	chunks := max(1, min(workers, K/64))
-	kPerChunk := (K/chunks + 3) &^ 3
+	kPerChunk := (K/chunks + 7) &^ 7
 	rows := (M + 3) &^ 3 // partial sums have whole groups of 4 rows
 	partials := make([]*[]float32, chunks)
 	parallel(backend, workers, chunks, func(i int) {
@@ -114,12 +122,21 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, kernels *
 		*p = (*p)[:rows*N]
 		clear(*p)
 		coef := new([16]float32) // one per chunk: passed to a kernel through a function value, it escapes
+		coef8 := new([32]float32)
 		partials[i] = p
 		k0, k1 := i*kPerChunk, min((i+1)*kPerChunk, K)
-		for k := k0; k < k1; k += 4 {
+		for k := k0; k < k1; {
+			if kernels.AccTile4x8 != nil && k+8 <= k1 && N >= 16 {
+				for row := 0; row < M; row += 4 {
+					thinTile4x8Float32(kernels, coef8, lhs, rhs, M, N, K, *p, row, k)
+				}
+				k += 8
+				continue
+			}
 			for row := 0; row < M; row += 4 {
 				thinTile4x4Float32(kernels, coef, lhs, rhs, M, N, K, *p, row, k, min(k+4, k1))
 			}
+			k += 4
 		}
 	})
 	copy(output[:M*N], (*partials[0])[:M*N])
@@ -163,6 +180,31 @@ func thinTile4x4Float32(kernels *ThinKernelsFloat32, a *[16]float32, lhs, rhs []
 		a1[c] += a[4]*w0[c] + a[5]*w1[c] + a[6]*w2[c] + a[7]*w3[c]
 		a2[c] += a[8]*w0[c] + a[9]*w1[c] + a[10]*w2[c] + a[11]*w3[c]
 		a3[c] += a[12]*w0[c] + a[13]*w1[c] + a[14]*w2[c] + a[15]*w3[c]
+	}
+}
+
+// thinTile4x8Float32 adds lhs[row:row+4, k0:k0+8] × rhs[k0:k0+8, :] to acc like
+// thinTile4x4Float32, eight RHS rows per pass (kernels.AccTile4x8).
+func thinTile4x8Float32(kernels *ThinKernelsFloat32, a *[32]float32, lhs, rhs []float32, M, N, K int, acc []float32, row, k0 int) {
+	*a = [32]float32{}
+	for r := range min(4, M-row) {
+		copy(a[8*r:8*r+8], lhs[(row+r)*K+k0:(row+r)*K+k0+8])
+	}
+	w := rhs[k0*N : (k0+8)*N]
+	a0 := acc[(row+0)*N : (row+0)*N+N]
+	a1 := acc[(row+1)*N : (row+1)*N+N]
+	a2 := acc[(row+2)*N : (row+2)*N+N]
+	a3 := acc[(row+3)*N : (row+3)*N+N]
+	vecs := N / 16
+	kernels.AccTile4x8(a, unsafe.Pointer(&w[0]), N*4, unsafe.Pointer(&a0[0]), unsafe.Pointer(&a1[0]), unsafe.Pointer(&a2[0]), unsafe.Pointer(&a3[0]), vecs)
+	for c := 16 * vecs; c < N; c++ {
+		for r, o := range [4][]float32{a0, a1, a2, a3} {
+			var s float32
+			for j := range 8 {
+				s += a[8*r+j] * w[j*N+c]
+			}
+			o[c] += s
+		}
 	}
 }
 

@@ -21,6 +21,17 @@ func avx512ThinFloat32(backend *gobackend.Backend, layout dot.Layout, lhs, rhs [
 
 var thinKernels = matmul.ThinKernelsFloat32{AccTile4x4: thinAccTile4x4Float32Asm, Dot1x8: thinDot1x8Float32Asm}
 
+func init() {
+	if matmul.ThinWideTiles {
+		thinKernels.AccTile4x8 = thinAccTile4x8Float32Asm
+	}
+}
+
+// thinAccTile4x8Float32Asm: see matmul.ThinKernelsFloat32.AccTile4x8 (thin_amd64.s).
+//
+//go:noescape
+func thinAccTile4x8Float32Asm(coef *[32]float32, w unsafe.Pointer, wRowBytes int, a0, a1, a2, a3 unsafe.Pointer, vecs int)
+
 // thinAccTile4x4Float32Asm: see matmul.ThinKernelsFloat32.AccTile4x4 (thin_amd64.s).
 //
 //go:noescape
