@@ -2,7 +2,6 @@ package exercises
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -49,26 +48,7 @@ func TestCourseTasks(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(fmt.Sprintf("%s, %d blocks", tc.name, n), func(t *testing.T) {
-				var ok bool
-				out := capture(func() { ok = tc.check(tc.want) })
-				if !ok || !strings.HasPrefix(out, "✓ Верно!") {
-					t.Errorf("right answer %d: ok=%v, printed %q", tc.want, ok, out)
-				}
-				answer := regexp.MustCompile(fmt.Sprintf(`(^|[^\w,])%d([^\w,]|$)`, tc.want))
-				for i, wrong := range tc.wrong {
-					out := capture(func() { ok = tc.check(wrong) })
-					if ok {
-						t.Errorf("wrong answer %d accepted: %q", wrong, out)
-					}
-					if !strings.HasPrefix(out, "✗ Задание") || !strings.Contains(out, "Подсказка:") || !strings.Contains(out, tc.hint[i]) {
-						t.Errorf("wrong answer %d: want a hint mentioning %q, got %q", wrong, tc.hint[i], out)
-					}
-					// The task's own number heads the verdict; the rest must not name the answer.
-					rest := regexp.MustCompile(`^✗ Задание \d+:`).ReplaceAllString(out, "")
-					if answer.MatchString(rest) || tc.want >= 1000 && strings.Contains(out, lm.Thousands(tc.want)) {
-						t.Errorf("wrong answer %d: the hint gives the answer %d away: %q", wrong, tc.want, out)
-					}
-				}
+				checkVerdicts(t, tc.check, tc.want, tc.wrong, tc.hint)
 			})
 		}
 	}

@@ -610,14 +610,7 @@ func TestNotebooksExecute(t *testing.T) {
 		}
 		t.Logf("stopped the resident server (pid %d; 0: none was running)", pid)
 	})
-	env := append(os.Environ(),
-		"LOGITLENS_MODEL=demo",
-		"LOGITLENS_CACHE="+cache,
-		"LOGITLENS_ROOT="+root,
-		"HF_HUB_OFFLINE=1",
-		resident.EnvDir+"="+rt,
-		resident.EnvIdle+"=5m",
-	)
+	env := kernelEnv("demo", cache, root, rt)
 	agree := regexp.MustCompile(`совпало top-1: (\d+) из (\d+) ячеек`)
 
 	checks := map[string]func(t *testing.T, e *executed){
@@ -899,14 +892,7 @@ func TestNotebooksExecuteSmall(t *testing.T) {
 			t.Logf("stopping the resident server: %v", err)
 		}
 	})
-	env := append(os.Environ(),
-		"LOGITLENS_MODEL=small",
-		"LOGITLENS_CACHE="+cache,
-		"LOGITLENS_ROOT="+root,
-		"HF_HUB_OFFLINE=1",
-		resident.EnvDir+"="+rt,
-		resident.EnvIdle+"=5m",
-	)
+	env := kernelEnv("small", cache, root, rt)
 	want := map[string][]string{
 		solutions[0]: {"В модели 12 блоков трансформера", "10 шагов × 13 состояний = 130 проекций",
 			"состояний 13; средняя треть — от «блок 3» до «блок 7»", "project совпадает с lensnb.DecodeLogits"},
@@ -1041,4 +1027,17 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// kernelEnv is the notebook kernel's environment for a run on model: its own
+// model cache and resident-server folder, this checkout, no hub.
+func kernelEnv(model, cache, root, rt string) []string {
+	return append(os.Environ(),
+		"LOGITLENS_MODEL="+model,
+		"LOGITLENS_CACHE="+cache,
+		"LOGITLENS_ROOT="+root,
+		"HF_HUB_OFFLINE=1",
+		resident.EnvDir+"="+rt,
+		resident.EnvIdle+"=5m",
+	)
 }
