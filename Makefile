@@ -20,12 +20,8 @@ deps:
 lens:
 	go run ./cmd/logitlens --model "$(MODEL)" --prompt "$(PROMPT)" --html out/lens.html --json out/lens.json
 
-# GOFILES: our Go files; third_party/compute is GoMLX's as published (not all of it
-# is gofmt-clean with this Go), except the files our patch adds.
-GOFILES = $$(git ls-files '*.go' ':!:third_party/**') $$(git ls-files 'third_party/**/thin.go')
-
 vet:
-	test -z "$$(gofmt -l $(GOFILES))" || { gofmt -l $(GOFILES); echo "gofmt needed"; exit 1; }
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	go vet ./...
 
 # test installs the test dependencies, then runs vet and every test.
