@@ -36,6 +36,7 @@ require (
 )
 
 // GoMLX's compute v0.1.14 with a thin path for few-row products (generation
-// steps read each weight once instead of packing it first): why, what, and how
-// to drop it in third_party/compute/PATCH.md.
+// steps read each weight once instead of packing it first) and a faster packer
+// for the tied lm_head: why, what, and how to drop it in
+// third_party/compute/PATCH.md.
 replace github.com/gomlx/compute => ./third_party/compute

@@ -100,12 +100,17 @@ func TestFewRowsDense(t *testing.T) {
 }
 
 // TestFewRowsDot: graph.Dot with a transposed RHS through DotGeneral, the form
-// the lens engine uses for the unembedding of a few states.
+// the lens engine uses for the unembedding of a few states; and contractions
+// shorter than one 16-float block (K = 8, with an RHS large enough for the thin
+// path), where the kernels' loops run zero times.
 func TestFewRowsDot(t *testing.T) {
 	backend := goBackend(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	const k, n = 768, 50257 / 8
-	for _, m := range []int{1, 2, 4, 7} {
+	for _, c := range []struct{ m, k, n int }{
+		{1, 768, 50257 / 8}, {2, 768, 50257 / 8}, {4, 768, 50257 / 8}, {7, 768, 50257 / 8},
+		{3, 8, 140003}, {9, 8, 140003},
+	} {
+		m, k, n := c.m, c.k, c.n
 		x, w := random(r, m*k), random(r, n*k)
 		got, err := graph.ExecOnce(backend, func(x, w *graph.Node) *graph.Node {
 			return graph.DotGeneral(x, []int{1}, nil, w, []int{1}, nil)
@@ -113,7 +118,7 @@ func TestFewRowsDot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compare(t, fmt.Sprintf("dot_m%d", m), got.Value().([][]float32), want(x, w, nil, m, k, n, false), n)
+		compare(t, fmt.Sprintf("dot_m%d_k%d", m, k), got.Value().([][]float32), want(x, w, nil, m, k, n, false), n)
 	}
 }
 

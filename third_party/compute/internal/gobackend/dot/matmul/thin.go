@@ -104,8 +104,9 @@ func parallel(backend *gobackend.Backend, workers, n int, chunk func(i int)) {
 
 // thinNonTransposedFloat32: output = lhs [M, K] × rhs [K, N]. The RHS is read as it
 // lies, front to back: each worker takes a contiguous range of its rows (of K),
-// multiplies them into a partial [M, N] sum of its own, four RHS rows at a time
-// (four sequential streams), and the partial sums are added at the end. Walking
+// multiplies them into a partial [M, N] sum of its own, eight RHS rows at a time
+// where the kernels have an eight-row tile (else, and for the last rows, four):
+// as many sequential streams. The partial sums are added at the end. Walking
 // the RHS by columns instead (the small variant's tiles) jumps a row ahead at
 // every step, which defeats the prefetcher and, for N a multiple of 1024, maps
 // every step to the same cache sets.
@@ -126,7 +127,7 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, kernels *
 		partials[i] = p
 		k0, k1 := i*kPerChunk, min((i+1)*kPerChunk, K)
 		for k := k0; k < k1; {
-			if kernels.AccTile4x8 != nil && k+8 <= k1 && N >= 16 {
+			if kernels.AccTile4x8 != nil && k+8 <= k1 {
 				for row := 0; row < M; row += 4 {
 					thinTile4x8Float32(kernels, coef8, lhs, rhs, M, N, K, *p, row, k)
 				}
@@ -150,9 +151,9 @@ func thinNonTransposedFloat32(backend *gobackend.Backend, workers int, kernels *
 
 var thinPartials = sync.Pool{New: func() any { return new([]float32) }}
 
-// thinTile4x4Float32 adds, with a as the coefficients' scratch, lhs[row:row+4, k0:k1] × rhs[k0:k1, :] to acc (rows of
-// N; rows from row), with k1-k0 ≤ 4: LHS rows past M and RHS rows past k1 count
-// with a zero coefficient. The loop is the kernel's, in assembly: compiled from Go
+// thinTile4x4Float32 adds lhs[row:row+4, k0:k1] × rhs[k0:k1, :] to acc (rows of N;
+// rows from row), with k1-k0 ≤ 4 and a as the coefficients' scratch: LHS rows past
+// M and RHS rows past k1 count with a zero coefficient. The loop is the kernel's, in assembly: compiled from Go
 // with archsimd, the sixteen broadcast coefficients and the row pointers were
 // reloaded from the stack at every step, at half the memory speed.
 func thinTile4x4Float32(kernels *ThinKernelsFloat32, a *[16]float32, lhs, rhs []float32, M, N, K int, acc []float32, row, k0, k1 int) {
