@@ -24,10 +24,9 @@ func runGenStep(reps int) error {
 	}
 	weights := m.Summary(1).UniqueParams * 4 // float32; the tied lm_head is wte, read once
 	bw, workers := readBandwidth(0.5e9, reps)
-	prompt := courseIDs
 	gen := func(n int) (float64, error) {
 		start := time.Now()
-		_, err := m.Generate(prompt, lm.GenerateOptions{MaxNewTokens: n, NoHiddenStates: true})
+		_, err := m.Generate(courseIDs, lm.GenerateOptions{MaxNewTokens: n, NoHiddenStates: true})
 		return time.Since(start).Seconds(), err
 	}
 	const steps = 20
@@ -45,9 +44,8 @@ func runGenStep(reps int) error {
 			short, long = append(short, a), append(long, b)
 		}
 	}
-	sMin, _ := minMedian(short)
+	sMin, sMed := minMedian(short)
 	lMin, lMed := minMedian(long)
-	_, sMed := minMedian(short)
 	step, stepMed := (lMin-sMin)/steps, (lMed-sMed)/steps
 	bound := float64(weights) / bw
 	fmt.Printf("\nGeneration step on GPT-2-small shapes (KV cache, one token; (generate %d − generate 1) / %d, %d reps) against memory bandwidth\n\n", 1+steps, steps, reps)
