@@ -57,46 +57,53 @@ func want(x, w, bias []float32, m, k, n int, inputsOutputs bool) []float64 {
 
 // TestFewRowsDense: nn.Dense in both weight layouts (GPT-2's Conv1D [in,out] and
 // Linear/tied lm_head [out,in]), with and without bias, for row counts that take
-// the thin path (1..16: groups of 4 and remainders) and one that does not (17),
-// column counts with every tile remainder, against float64.
+// the thin path (1..16: groups of 4 and remainders) and two that take the large
+// variant (17, 64), column counts with every tile remainder, against float64.
 func TestFewRowsDense(t *testing.T) {
 	backend := goBackend(t)
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, k := range []int{786} { // not a multiple of 4 or 16, 18 past the last 192-wide panel: every remainder
-		for _, n := range []int{64*40 + 16 + 3, 5003} {
-			for _, m := range []int{1, 3, 4, 5, 8, 16, 17, 64} { // 17, 64: the large variant
-				for _, layout := range []compute.DenseLayout{compute.DenseLayoutInputOutputs, compute.DenseLayoutOutputsInput} {
-					for _, withBias := range []bool{false, true} {
-						name := fmt.Sprintf("m%d_k%d_n%d_%v_bias%v", m, k, n, layout, withBias)
-						x, w := random(r, m*k), random(r, k*n)
-						var bias []float32
-						if withBias {
-							bias = random(r, n)
-						}
-						io := layout == compute.DenseLayoutInputOutputs
-						wShape := []int{n, k}
-						if io {
-							wShape = []int{k, n}
-						}
-						args := []any{tensors.FromFlatDataAndDimensions(x, m, k), tensors.FromFlatDataAndDimensions(w, wShape...)}
-						fn := func(x, w *graph.Node) *graph.Node { return nn.Dense(x, w, nil, layout) }
-						var got *tensors.Tensor
-						var err error
-						if withBias {
-							args = append(args, tensors.FromFlatDataAndDimensions(bias, n))
-							got, err = graph.ExecOnce(backend, func(x, w, b *graph.Node) *graph.Node { return nn.Dense(x, w, b, layout) }, args...)
-						} else {
-							got, err = graph.ExecOnce(backend, fn, args...)
-						}
-						if err != nil {
-							t.Fatalf("%s: %v", name, err)
-						}
-						compare(t, name, got.Value().([][]float32), want(x, w, bias, m, k, n, io), n)
+	const k = 786 // not a multiple of 4 or 16, 18 past the last 192-wide panel: every remainder
+	for _, n := range []int{64*40 + 16 + 3, 5003} {
+		for _, m := range []int{1, 3, 4, 5, 8, 16, 17, 64} { // 17, 64: the large variant
+			for _, layout := range []compute.DenseLayout{compute.DenseLayoutInputOutputs, compute.DenseLayoutOutputsInput} {
+				for _, withBias := range []bool{false, true} {
+					name := fmt.Sprintf("m%d_k%d_n%d_%v_bias%v", m, k, n, layout, withBias)
+					x, w := random(r, m*k), random(r, k*n)
+					var bias []float32
+					if withBias {
+						bias = random(r, n)
 					}
+					got, err := dense(backend, layout, x, w, bias, m, k, n)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					compare(t, name, got, want(x, w, bias, m, k, n, layout == compute.DenseLayoutInputOutputs), n)
 				}
 			}
 		}
 	}
+}
+
+// dense runs nn.Dense on x [m,k] and w ([k,n] or [n,k] by layout), with bias [n]
+// when not nil.
+func dense(backend compute.Backend, layout compute.DenseLayout, x, w, bias []float32, m, k, n int) ([][]float32, error) {
+	wShape := []int{n, k}
+	if layout == compute.DenseLayoutInputOutputs {
+		wShape = []int{k, n}
+	}
+	args := []any{tensors.FromFlatDataAndDimensions(x, m, k), tensors.FromFlatDataAndDimensions(w, wShape...)}
+	var got *tensors.Tensor
+	var err error
+	if bias == nil {
+		got, err = graph.ExecOnce(backend, func(x, w *graph.Node) *graph.Node { return nn.Dense(x, w, nil, layout) }, args...)
+	} else {
+		args = append(args, tensors.FromFlatDataAndDimensions(bias, n))
+		got, err = graph.ExecOnce(backend, func(x, w, b *graph.Node) *graph.Node { return nn.Dense(x, w, b, layout) }, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return got.Value().([][]float32), nil
 }
 
 // TestFewRowsDot: graph.Dot with a transposed RHS through DotGeneral, the form
