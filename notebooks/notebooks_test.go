@@ -590,27 +590,7 @@ func TestNotebooksExecute(t *testing.T) {
 	if _, err := demo.Dir(); err != nil {
 		t.Fatalf("the notebooks run on the demo model, which is not there: %v", err)
 	}
-	dir := t.TempDir()
-	// The resident model server the first cell starts lives in a runtime folder
-	// of this run: one left by an earlier run would serve a model from that run's
-	// (deleted) cache. It is stopped at the end.
-	rt := filepath.Join(dir, "resident")
-	if err := os.Mkdir(rt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// The cache is part of a server's key (resident.Stop finds the server by the
-	// same environment the cells had), so this process sets it too.
-	cache := filepath.Join(dir, "cache") // fresh: the remembered values and the translators are made here
-	t.Setenv(resident.EnvDir, rt)
-	t.Setenv("LOGITLENS_CACHE", cache)
-	t.Cleanup(func() {
-		pid := resident.ServerPID("demo", "")
-		if err := resident.StopAll("demo"); err != nil {
-			t.Logf("stopping the resident server: %v", err)
-		}
-		t.Logf("stopped the resident server (pid %d; 0: none was running)", pid)
-	})
-	env := kernelEnv("demo", cache, root, rt)
+	dir, env := kernelSession(t, "demo", root)
 	agree := regexp.MustCompile(`совпало top-1: (\d+) из (\d+) ячеек`)
 
 	checks := map[string]func(t *testing.T, e *executed){
@@ -879,20 +859,7 @@ func TestNotebooksExecute(t *testing.T) {
 func TestNotebooksExecuteSmall(t *testing.T) {
 	jupyter := needJupyter(t)
 	root := repoRoot(t)
-	dir := t.TempDir()
-	rt := filepath.Join(dir, "resident")
-	if err := os.Mkdir(rt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cache := filepath.Join(dir, "cache")
-	t.Setenv(resident.EnvDir, rt)
-	t.Setenv("LOGITLENS_CACHE", cache)
-	t.Cleanup(func() {
-		if err := resident.StopAll("small"); err != nil {
-			t.Logf("stopping the resident server: %v", err)
-		}
-	})
-	env := kernelEnv("small", cache, root, rt)
+	dir, env := kernelSession(t, "small", root)
 	want := map[string][]string{
 		solutions[0]: {"В модели 12 блоков трансформера", "10 шагов × 13 состояний = 130 проекций",
 			"состояний 13; средняя треть — от «блок 3» до «блок 7»", "project совпадает с lensnb.DecodeLogits"},
@@ -1029,10 +996,31 @@ func lastLine(s string) string {
 	return s
 }
 
-// kernelEnv is the notebook kernel's environment for a run on model: its own
-// model cache and resident-server folder, this checkout, no hub.
-func kernelEnv(model, cache, root, rt string) []string {
-	return append(os.Environ(),
+// kernelSession prepares a run of notebooks on model: a temporary folder (dir)
+// and the kernel's environment, with a model cache and a resident-server folder
+// of this run's own, this checkout, no hub; the server is stopped at the end.
+func kernelSession(t *testing.T, model, root string) (dir string, env []string) {
+	dir = t.TempDir()
+	// The resident model server the first cell starts lives in a runtime folder
+	// of this run: one left by an earlier run would serve a model from that run's
+	// (deleted) cache.
+	rt := filepath.Join(dir, "resident")
+	if err := os.Mkdir(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The cache is part of a server's key (resident.Stop finds the server by the
+	// same environment the cells had), so this process sets it too.
+	cache := filepath.Join(dir, "cache") // fresh: the remembered values and the translators are made here
+	t.Setenv(resident.EnvDir, rt)
+	t.Setenv("LOGITLENS_CACHE", cache)
+	t.Cleanup(func() {
+		pid := resident.ServerPID(model, "")
+		if err := resident.StopAll(model); err != nil {
+			t.Logf("stopping the resident server: %v", err)
+		}
+		t.Logf("stopped the resident server (pid %d; 0: none was running)", pid)
+	})
+	return dir, append(os.Environ(),
 		"LOGITLENS_MODEL="+model,
 		"LOGITLENS_CACHE="+cache,
 		"LOGITLENS_ROOT="+root,
